@@ -1,0 +1,127 @@
+"""Open the SQLite database and bring its schema up to date.
+
+Migrations are versioned SQL scripts applied at open, each in its own transaction and recorded in
+`schema_migrations`. Each concern owns a range of versions in its own module, so two features can
+add tables without editing one shared list:
+
+    storage/schema_core.py    1-99    decks, cards, learners, FSRS state, review log
+    storage/schema_slack.py   100-199 deliveries, channel schedules, question-of-the-day posts
+    storage/schema_images.py  200-299 images recorded for /finetune
+
+A migration that has been released is never edited; add a new version instead.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def all_migrations() -> list[Migration]:
+    """Every known migration, in version order (imported lazily: each module is optional)."""
+    found: list[Migration] = []
+    for module_name in ("schema_core", "schema_slack", "schema_images"):
+        try:
+            module = __import__(f"storage.{module_name}", fromlist=["MIGRATIONS"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"storage.{module_name}":
+                raise
+            continue
+        found.extend(module.MIGRATIONS)
+    versions = [m.version for m in found]
+    if len(versions) != len(set(versions)):
+        raise RuntimeError(f"two migrations share a version: {sorted(versions)}")
+    return sorted(found, key=lambda m: m.version)
+
+
+def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at `path` with WAL, a busy timeout and foreign keys,
+    and apply pending migrations. `":memory:"` gives a private in-memory database."""
+    path = str(path)
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we open transactions ourselves (see `transaction`), so a multi-row
+    # change is one BEGIN IMMEDIATE ... COMMIT and never half-applied.
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if path != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    db = sqlite_utils.Database(conn)
+    if migrate:
+        apply_migrations(db)
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """One write transaction: BEGIN IMMEDIATE (takes the write lock up front, so two processes
+    serialise instead of failing half-way), COMMIT on success, ROLLBACK on any error.
+    Nested use joins the outer transaction."""
+    conn = db.conn
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def apply_migrations(db: sqlite_utils.Database) -> list[int]:
+    """Apply every migration not yet recorded; return the versions applied now."""
+    conn = db.conn
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    applied_now: list[int] = []
+    for migration in all_migrations():
+        with transaction(db):
+            done = conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+            ).fetchone()
+            if done:
+                continue
+            for statement in _statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, datetime.now(UTC).isoformat()),
+            )
+            applied_now.append(migration.version)
+    return applied_now
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (executescript would commit our transaction)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+    return statements
