@@ -27,6 +27,22 @@ _SPACE = re.compile(r"\s+")
 BUTTON_TEXT_LIMIT = 75
 SECTION_TEXT_LIMIT = 3000
 
+# The level words recaps use: beginner/intermediate/advanced on flashcards, easy/medium/hard on
+# practice questions. Other words are allowed but lint warns (typo protection).
+LEVELS = ("beginner", "intermediate", "advanced", "easy", "medium", "hard")
+
+
+class DeckFormatError(ValueError):
+    """A deck source that cannot be read at all (not text, YAML syntax error, no cards); the
+    message says what is wrong and, where there is one, on which line."""
+
+
+def option_letter(index: int) -> str:
+    """0 -> "A", 1 -> "B"…: how options are labelled in recaps, YAML decks and Slack."""
+    if not 0 <= index < 26:
+        raise ValueError(f"option index {index} has no letter (0-25)")
+    return chr(ord("A") + index)
+
 
 def normalize_text(text: str) -> str:
     """Collapse runs of white space and trim; the form in which card text is stored and hashed."""
