@@ -1,0 +1,427 @@
+"""What Slack's published Web API spec says, for the stand-in in `tests/slack_standin.py`.
+
+Three things live here:
+
+* `method_spec()`: every Web API method name and the arguments the spec marks required. It is read
+  once from Slack's OpenAPI 2.0 file (MIT, `slack_web_openapi_v2_without_examples.json`) when that file
+  is present (next to the repo in `../shared/slack-api/`, or wherever `SLACK_API_SPEC` points), else
+  from `_EXTRACT` below: the same facts, generated from that file by `python tests/slack_spec.py`, so a
+  fresh clone on CI runs without the 2 MB spec. `tests/test_slack_standin.py` checks both agree.
+  `token` is required by the spec for most methods; it travels in the Authorization header, so it is
+  left out here. The spec (2020) predates `files.getUploadURLExternal` and
+  `files.completeUploadExternal`, which `WebClient.files_upload_v2` calls: they are the only two
+  extras (`EXTRA_METHODS`), with the arguments Slack's current docs mark required.
+* `schema_problems(instance, schema)`: a small JSON-schema check (type, required, properties,
+  additionalProperties, items, enum, pattern, $ref; a list under `items` on a non-array means "one of",
+  the spec's idiom) so tests can hold the stand-in's answers against the spec's success schemas.
+* `block_problems(blocks, max_blocks=...)`: the Block Kit rules Slack enforces with `invalid_blocks`,
+  worded like Slack's own messages: "must be less than 3001 characters [json-pointer:/blocks/0/text/text]".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SPEC_FILE = Path(
+    os.environ.get(
+        "SLACK_API_SPEC",
+        Path(__file__).resolve().parents[2] / "shared/slack-api/slack_web_openapi_v2_without_examples.json",
+    )
+)
+
+# Methods newer than the 2020 spec that slack_sdk's files_upload_v2 needs (docs.slack.dev, 2024).
+EXTRA_METHODS: dict[str, tuple[str, ...]] = {
+    "files.getUploadURLExternal": ("filename", "length"),
+    "files.completeUploadExternal": ("files",),
+}
+
+
+def required_args_from_openapi(path: Path = SPEC_FILE) -> dict[str, tuple[str, ...]]:
+    """Method name -> required argument names (token excluded), read from the OpenAPI file."""
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    out: dict[str, tuple[str, ...]] = {}
+    for route, operations in spec["paths"].items():
+        for operation in operations.values():
+            names = [p["name"] for p in operation.get("parameters", []) if p.get("required")]
+            out[route.lstrip("/")] = tuple(n for n in names if n != "token")
+    return out
+
+
+@cache
+def openapi() -> dict[str, Any] | None:
+    """The whole OpenAPI document, or None where the file is not available (e.g. on CI)."""
+    if not SPEC_FILE.is_file():
+        return None
+    loaded: dict[str, Any] = json.loads(SPEC_FILE.read_text(encoding="utf-8"))
+    return loaded
+
+
+@cache
+def method_spec() -> dict[str, tuple[str, ...]]:
+    """Every known method -> its required arguments: the spec's (file or extract) plus EXTRA_METHODS."""
+    base = required_args_from_openapi() if SPEC_FILE.is_file() else _extract()
+    return {**base, **EXTRA_METHODS}
+
+
+def documented_errors(method: str) -> set[str]:
+    """Error names the spec documents for `method` (empty without the spec file or for an extra)."""
+    spec = openapi()
+    if spec is None or f"/{method}" not in spec["paths"]:
+        return set()
+    out: set[str] = set()
+    for operation in spec["paths"][f"/{method}"].values():
+        schema = operation["responses"].get("default", {}).get("schema", {})
+        out.update(schema.get("properties", {}).get("error", {}).get("enum") or [])
+    return out
+
+
+def success_schema(method: str) -> dict[str, Any] | None:
+    """The spec's schema of a successful answer of `method`, or None where unknown."""
+    spec = openapi()
+    if spec is None or f"/{method}" not in spec["paths"]:
+        return None
+    for operation in spec["paths"][f"/{method}"].values():
+        schema: dict[str, Any] | None = operation["responses"].get("200", {}).get("schema")
+        return schema
+    return None
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+    "object": (dict,), "array": (list,), "null": (type(None),),
+}
+
+
+def schema_problems(value: Any, schema: dict[str, Any], at: str = "", *, allow: frozenset[str] = frozenset()
+                    ) -> list[str]:
+    """Where `value` breaks `schema` (JSON-pointer-ish paths); `allow` lists extra keys accepted anywhere."""
+    spec = openapi() or {}
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return schema_problems(value, spec["definitions"][name], at, allow=allow)
+    items = schema.get("items")
+    if isinstance(items, list) and not isinstance(value, list):  # the spec's "one of these" idiom
+        tries = [schema_problems(value, option, at, allow=allow) for option in items]
+        return [] if any(not t for t in tries) else min(tries, key=len)
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            tries = [schema_problems(value, option, at, allow=allow) for option in schema[key]]
+            return [] if any(not t for t in tries) else min(tries, key=len)
+    problems: list[str] = []
+    kinds = schema.get("type")
+    if kinds is not None:
+        allowed = [kinds] if isinstance(kinds, str) else kinds
+        python_types = tuple(t for k in allowed for t in _TYPES[k])
+        if not isinstance(value, python_types) or (isinstance(value, bool) and "boolean" not in allowed):
+            return [f"{at or '/'}: {type(value).__name__} is not {kinds}"]
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{at}: {value!r} not in {schema['enum']}")
+    if isinstance(value, str) and "pattern" in schema and not re.search(schema["pattern"], value):
+        problems.append(f"{at}: {value!r} does not match {schema['pattern']}")
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        problems += [f"{at}/{k}: required" for k in schema.get("required", []) if k not in value]
+        for k, v in value.items():
+            if k in props:
+                problems += schema_problems(v, props[k], f"{at}/{k}", allow=allow)
+            elif schema.get("additionalProperties") is False and k not in allow:
+                problems.append(f"{at}/{k}: not in the spec")
+    if isinstance(value, list) and isinstance(items, dict):
+        for i, v in enumerate(value):
+            problems += schema_problems(v, items, f"{at}/{i}", allow=allow)
+    return problems
+
+
+# ---- Block Kit (https://docs.slack.dev/reference/block-kit): the limits Slack rejects with invalid_blocks
+
+BLOCK_TYPES = frozenset(
+    {"actions", "context", "divider", "file", "header", "image", "input", "markdown", "rich_text",
+     "section", "video"}
+)
+ELEMENT_TYPES = frozenset(
+    {"button", "checkboxes", "channels_select", "conversations_select", "datepicker", "datetimepicker",
+     "email_text_input", "external_select", "file_input", "image", "multi_channels_select",
+     "multi_conversations_select", "multi_external_select", "multi_static_select", "multi_users_select",
+     "number_input", "overflow", "plain_text_input", "radio_buttons", "rich_text_input", "static_select",
+     "timepicker", "url_text_input", "users_select", "workflow_button"}
+)
+MAX_BLOCKS_MESSAGE = 50
+MAX_BLOCKS_VIEW = 100
+
+
+def block_problems(blocks: Any, *, max_blocks: int = MAX_BLOCKS_MESSAGE, at: str = "/blocks") -> list[str]:
+    """Slack-worded problems with a blocks array; empty when Slack would accept it."""
+    if not isinstance(blocks, list):
+        return [f"must be an array [json-pointer:{at}]"]
+    problems: list[str] = []
+    if len(blocks) > max_blocks:
+        problems.append(f"no more than {max_blocks} items allowed [json-pointer:{at}]")
+    block_ids: set[str] = set()
+    for i, block in enumerate(blocks):
+        here = f"{at}/{i}"
+        if not isinstance(block, dict) or block.get("type") not in BLOCK_TYPES:
+            kind = block.get("type") if isinstance(block, dict) else block
+            problems.append(f"unsupported type: {kind!r} [json-pointer:{here}/type]")
+            continue
+        block_id = block.get("block_id")
+        if block_id is not None:
+            problems += _text_limit(block_id, 255, f"{here}/block_id")
+            if block_id in block_ids:
+                problems.append(f"duplicate block_id {block_id!r} [json-pointer:{here}/block_id]")
+            block_ids.add(block_id)
+        problems += _block(block, here)
+    return problems
+
+
+def _text_limit(text: Any, limit: int, at: str) -> list[str]:
+    if not isinstance(text, str):
+        return [f"must be a string [json-pointer:{at}]"]
+    if not text:
+        return [f"must be more than 0 characters [json-pointer:{at}]"]
+    if len(text) > limit:
+        return [f"must be less than {limit + 1} characters [json-pointer:{at}]"]
+    return []
+
+
+def _text_object(obj: Any, limit: int, at: str, *, plain_only: bool = False) -> list[str]:
+    kinds = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
+    if not isinstance(obj, dict) or obj.get("type") not in kinds:
+        return [f"must be a text object of type {' or '.join(kinds)} [json-pointer:{at}]"]
+    return _text_limit(obj.get("text"), limit, f"{at}/text")
+
+
+def _block(block: dict[str, Any], at: str) -> list[str]:
+    kind = block["type"]
+    if kind == "section":
+        if "text" not in block and "fields" not in block:
+            return [f"must provide text or fields [json-pointer:{at}]"]
+        problems = _text_object(block["text"], 3000, f"{at}/text") if "text" in block else []
+        fields = block.get("fields", [])
+        if not isinstance(fields, list) or len(fields) > 10:
+            problems.append(f"no more than 10 items allowed [json-pointer:{at}/fields]")
+        else:
+            for j, field in enumerate(fields):
+                problems += _text_object(field, 2000, f"{at}/fields/{j}")
+        if "accessory" in block:
+            problems += _elements([block["accessory"]], f"{at}/accessory", single=True)
+        return problems
+    if kind == "header":
+        return _text_object(block.get("text"), 150, f"{at}/text", plain_only=True)
+    if kind == "actions":
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not 1 <= len(elements) <= 25:
+            return [f"must have 1 to 25 elements [json-pointer:{at}/elements]"]
+        return _elements(elements, f"{at}/elements")
+    if kind == "context":
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not 1 <= len(elements) <= 10:
+            return [f"must have 1 to 10 elements [json-pointer:{at}/elements]"]
+        problems = []
+        for j, element in enumerate(elements):
+            if isinstance(element, dict) and element.get("type") == "image":
+                problems += _image(element, f"{at}/elements/{j}")
+            else:
+                problems += _text_object(element, 3000, f"{at}/elements/{j}")
+        return problems
+    if kind == "image":
+        problems = _image(block, at)
+        if "title" in block:
+            problems += _text_object(block["title"], 2000, f"{at}/title", plain_only=True)
+        return problems
+    if kind == "input":
+        problems = _text_object(block.get("label"), 2000, f"{at}/label", plain_only=True)
+        if not isinstance(block.get("element"), dict):
+            problems.append(f"must provide an element [json-pointer:{at}/element]")
+        return problems
+    return []
+
+
+def _image(obj: dict[str, Any], at: str) -> list[str]:
+    problems = _text_limit(obj.get("alt_text"), 2000, f"{at}/alt_text")
+    if "image_url" not in obj and "slack_file" not in obj:
+        problems.append(f"must provide image_url or slack_file [json-pointer:{at}]")
+    return problems
+
+
+def _elements(elements: list[Any], at: str, *, single: bool = False) -> list[str]:
+    problems: list[str] = []
+    action_ids: set[str] = set()
+    for j, element in enumerate(elements):
+        here = at if single else f"{at}/{j}"
+        if not isinstance(element, dict) or element.get("type") not in ELEMENT_TYPES:
+            kind = element.get("type") if isinstance(element, dict) else element
+            problems.append(f"unsupported type: {kind!r} [json-pointer:{here}/type]")
+            continue
+        if "action_id" in element:
+            problems += _text_limit(element["action_id"], 255, f"{here}/action_id")
+            if element["action_id"] in action_ids:
+                problems.append(f"duplicate action_id {element['action_id']!r} "
+                                f"[json-pointer:{here}/action_id]")
+            action_ids.add(element["action_id"])
+        kind = element["type"]
+        if kind == "button":
+            problems += _text_object(element.get("text"), 75, f"{here}/text", plain_only=True)
+            if "value" in element:
+                problems += _text_limit(element["value"], 2000, f"{here}/value")
+            if "url" in element:
+                problems += _text_limit(element["url"], 3000, f"{here}/url")
+            if element.get("style", "primary") not in ("primary", "danger"):
+                problems.append(f"must be primary or danger [json-pointer:{here}/style]")
+        elif kind == "image":
+            problems += _image(element, here)
+        elif kind in ("static_select", "multi_static_select", "overflow", "radio_buttons", "checkboxes"):
+            options = element.get("options", element.get("option_groups"))
+            most = 5 if kind == "overflow" else 100
+            if not isinstance(options, list) or not 1 <= len(options) <= most:
+                problems.append(f"must have 1 to {most} options [json-pointer:{here}/options]")
+            else:
+                for k, option in enumerate(options):
+                    if isinstance(option, dict) and "options" in option:
+                        continue  # an option group: its options are checked by Slack the same way
+                    where = f"{here}/options/{k}"
+                    problems += _text_object(option.get("text") if isinstance(option, dict) else None,
+                                             75, f"{where}/text")
+                    if isinstance(option, dict):
+                        problems += _text_limit(option.get("value"), 150, f"{where}/value")
+    return problems
+
+
+def _extract() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = dict.fromkeys(_NO_REQUIRED_ARGS.split(), ())
+    out.update({name: tuple(args.split()) for name, args in _REQUIRED_ARGS.items()})
+    return out
+
+
+def render_extract(path: Path = SPEC_FILE) -> str:
+    """The `_NO_REQUIRED_ARGS` / `_REQUIRED_ARGS` source below, regenerated from the OpenAPI file."""
+    spec = required_args_from_openapi(path)
+    names = sorted(m for m, args in spec.items() if not args)
+    lines, line = [], ""
+    for name in names:
+        if len(line) + len(name) + 1 > 100:
+            lines.append(line)
+            line = ""
+        line = f"{line} {name}" if line else name
+    lines.append(line)
+    out = ['_NO_REQUIRED_ARGS = """', *lines, '"""', "_REQUIRED_ARGS: dict[str, str] = {"]
+    out += [f'    "{m}": "{" ".join(args)}",' for m, args in sorted(spec.items()) if args]
+    return "\n".join([*out, "}"]) + "\n"
+
+
+# ---- generated by `python tests/slack_spec.py` from Slack's OpenAPI file (MIT, SlackAPI 2017)
+_NO_REQUIRED_ARGS = """
+admin.apps.approve admin.apps.approved.list admin.apps.requests.list admin.apps.restrict
+admin.apps.restricted.list admin.conversations.ekm.listOriginalConnectedChannelInfo
+admin.conversations.search admin.emoji.list admin.inviteRequests.approved.list
+admin.inviteRequests.denied.list admin.inviteRequests.list admin.teams.list api.test
+apps.permissions.info apps.permissions.resources.list apps.permissions.scopes.list
+apps.permissions.users.list apps.uninstall auth.revoke auth.test bots.info chat.delete
+chat.meMessage chat.scheduleMessage chat.scheduledMessages.list conversations.archive
+conversations.close conversations.create conversations.history conversations.info
+conversations.invite conversations.join conversations.kick conversations.leave conversations.list
+conversations.mark conversations.members conversations.open conversations.rename
+conversations.replies conversations.setPurpose conversations.setTopic conversations.unarchive
+dnd.endDnd dnd.endSnooze dnd.info dnd.teamInfo emoji.list files.comments.delete files.delete
+files.info files.list files.remote.add files.remote.info files.remote.list files.remote.remove
+files.remote.share files.remote.update files.revokePublicURL files.sharedPublicURL files.upload
+oauth.access oauth.token reactions.get reactions.list reminders.complete reminders.delete
+reminders.info reminders.list rtm.connect stars.add stars.list stars.remove team.accessLogs
+team.billableInfo team.info team.integrationLogs team.profile.get usergroups.list
+users.conversations users.deletePhoto users.getPresence users.identity users.info users.list
+users.profile.get users.profile.set users.setActive users.setPhoto views.update
+"""
+_REQUIRED_ARGS: dict[str, str] = {
+    "admin.conversations.archive": "channel_id",
+    "admin.conversations.convertToPrivate": "channel_id",
+    "admin.conversations.create": "name is_private",
+    "admin.conversations.delete": "channel_id",
+    "admin.conversations.disconnectShared": "channel_id",
+    "admin.conversations.getConversationPrefs": "channel_id",
+    "admin.conversations.getTeams": "channel_id",
+    "admin.conversations.invite": "user_ids channel_id",
+    "admin.conversations.rename": "channel_id name",
+    "admin.conversations.restrictAccess.addGroup": "group_id channel_id",
+    "admin.conversations.restrictAccess.listGroups": "channel_id",
+    "admin.conversations.restrictAccess.removeGroup": "team_id group_id channel_id",
+    "admin.conversations.setConversationPrefs": "channel_id prefs",
+    "admin.conversations.setTeams": "channel_id",
+    "admin.conversations.unarchive": "channel_id",
+    "admin.emoji.add": "name url",
+    "admin.emoji.addAlias": "name alias_for",
+    "admin.emoji.remove": "name",
+    "admin.emoji.rename": "name new_name",
+    "admin.inviteRequests.approve": "invite_request_id",
+    "admin.inviteRequests.deny": "invite_request_id",
+    "admin.teams.admins.list": "team_id",
+    "admin.teams.create": "team_domain team_name",
+    "admin.teams.owners.list": "team_id",
+    "admin.teams.settings.info": "team_id",
+    "admin.teams.settings.setDefaultChannels": "team_id channel_ids",
+    "admin.teams.settings.setDescription": "team_id description",
+    "admin.teams.settings.setDiscoverability": "team_id discoverability",
+    "admin.teams.settings.setIcon": "image_url team_id",
+    "admin.teams.settings.setName": "team_id name",
+    "admin.usergroups.addChannels": "usergroup_id channel_ids",
+    "admin.usergroups.addTeams": "usergroup_id team_ids",
+    "admin.usergroups.listChannels": "usergroup_id",
+    "admin.usergroups.removeChannels": "usergroup_id channel_ids",
+    "admin.users.assign": "team_id user_id",
+    "admin.users.invite": "team_id email channel_ids",
+    "admin.users.list": "team_id",
+    "admin.users.remove": "team_id user_id",
+    "admin.users.session.invalidate": "team_id session_id",
+    "admin.users.session.reset": "user_id",
+    "admin.users.setAdmin": "team_id user_id",
+    "admin.users.setExpiration": "team_id user_id expiration_ts",
+    "admin.users.setOwner": "team_id user_id",
+    "admin.users.setRegular": "team_id user_id",
+    "apps.event.authorizations.list": "event_context",
+    "apps.permissions.request": "scopes trigger_id",
+    "apps.permissions.users.request": "scopes trigger_id user",
+    "calls.add": "external_unique_id join_url",
+    "calls.end": "id",
+    "calls.info": "id",
+    "calls.participants.add": "id users",
+    "calls.participants.remove": "id users",
+    "calls.update": "id",
+    "chat.deleteScheduledMessage": "channel scheduled_message_id",
+    "chat.getPermalink": "channel message_ts",
+    "chat.postEphemeral": "channel user",
+    "chat.postMessage": "channel",
+    "chat.unfurl": "channel ts",
+    "chat.update": "channel ts",
+    "dialog.open": "dialog trigger_id",
+    "dnd.setSnooze": "num_minutes",
+    "migration.exchange": "users",
+    "oauth.v2.access": "code",
+    "pins.add": "channel",
+    "pins.list": "channel",
+    "pins.remove": "channel",
+    "reactions.add": "channel name timestamp",
+    "reactions.remove": "name",
+    "reminders.add": "text time",
+    "search.messages": "query",
+    "usergroups.create": "name",
+    "usergroups.disable": "usergroup",
+    "usergroups.enable": "usergroup",
+    "usergroups.update": "usergroup",
+    "usergroups.users.list": "usergroup",
+    "usergroups.users.update": "usergroup users",
+    "users.lookupByEmail": "email",
+    "users.setPresence": "presence",
+    "views.open": "trigger_id view",
+    "views.publish": "user_id view",
+    "views.push": "trigger_id view",
+    "workflows.stepCompleted": "workflow_step_execute_id",
+    "workflows.stepFailed": "workflow_step_execute_id error",
+    "workflows.updateStep": "workflow_step_edit_id",
+}
+
+
+if __name__ == "__main__":
+    print(render_extract(), end="")
