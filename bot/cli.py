@@ -1,2 +1,321 @@
-def main() -> None:
-    pass
+"""`tutor`: the command line, a thin shell over bot.tutor and content/.
+
+    tutor deck show PATH [--json]        parse a deck (recap .txt/.md, .yaml, .json) without storing it
+    tutor deck lint PATH [--json]        check it; exit 1 when it has errors
+    tutor deck import PATH [--json]      store it (refused on lint errors)
+    tutor deck list [--json]             decks in the database
+    tutor deck export DECK --format yaml|json|apkg [-o OUT]
+    tutor review --user NAME [--deck DECK] [--tz ZONE]   review what is due, in the terminal
+    tutor stats --user NAME [--json]
+    tutor serve [--http] [--port N]      run the Slack app
+    tutor finetune DIR ...               the transfer-learning demo (see `tutor finetune -h`)
+
+`--db PATH` overrides TUTOR_DB. Exit codes: 0 ok; 1 the command ran and found a problem (lint errors,
+a refused request); 2 bad usage or unreadable input. User errors print one line on stderr, never a
+traceback. torch is imported only by `tutor finetune` (and only inside its child process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.tutor import Tutor, TutorError
+from content.model import Deck, DeckFormatError, Flashcard, MultipleChoice, Prompt, option_letter
+
+
+class UsageError(Exception):
+    """Bad input the user can fix (exit code 2)."""
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _tutor(args: argparse.Namespace) -> Tutor:
+    from storage.db import open_db
+
+    settings = _settings()
+    return Tutor(open_db(args.db or settings.db_path), default_tz=settings.timezone)
+
+
+def _load(path: str) -> Any:
+    from content.loader import load_deck_file
+
+    try:
+        return load_deck_file(path)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder; give a deck file (.txt, .md, .yaml or .json)") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    text = getattr(args, "now", None)
+    if not text:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--now {text!r} is not an ISO date-time such as 2025-03-30T08:30+02:00") from None
+    if moment.tzinfo is None:
+        raise UsageError("--now needs a UTC offset, e.g. 2025-03-30T08:30:00+02:00 or ...Z")
+    return moment
+
+
+# deck --------------------------------------------------------------------------------------
+def _card_lines(number: int, card: Flashcard | MultipleChoice | Prompt) -> list[str]:
+    lines = [f"{number:>3}. [{card.kind.value} {card.id}] {card.prompt_text}"]
+    if isinstance(card, Flashcard):
+        lines.append(f"     -> {card.back}")
+    elif isinstance(card, MultipleChoice):
+        for index, option in enumerate(card.options):
+            mark = "  (answer)" if index == card.answer else ""
+            lines.append(f"     {option_letter(index)}) {option}{mark}")
+        if card.answer is None:
+            lines.append("     (no answer key)")
+    elif card.guidance:
+        lines.append(f"     guidance: {card.guidance}")
+    return lines
+
+
+def deck_show(args: argparse.Namespace) -> int:
+    loaded = _load(args.path)
+    deck: Deck = loaded.deck
+    if args.json:
+        _print_json({**deck.to_dict(), "issues": [i.to_dict() for i in loaded.issues]})
+    else:
+        print(f"{deck.title} ({deck.slug}), desired retention {deck.desired_retention:g}")
+        print(loaded.summary())
+        for number, card in enumerate(deck.cards, start=1):
+            print("\n".join(_card_lines(number, card)))
+    if loaded.errors:
+        print(f"note: {len(loaded.errors)} lint error(s); `tutor deck lint {args.path}` lists them",
+              file=sys.stderr)
+    return 0
+
+
+def deck_lint(args: argparse.Namespace) -> int:
+    from content.lint import LintIssue, Severity
+
+    try:
+        loaded = _load(args.path)
+    except (DeckFormatError, UsageError) as exc:
+        if not args.json:
+            raise
+        _print_json([LintIssue(Severity.ERROR, None, str(exc)).to_dict()])
+        return 1
+    if args.json:
+        _print_json([i.to_dict() for i in loaded.issues])
+    else:
+        print(loaded.report(Path(args.path).name))
+    return 1 if loaded.errors else 0
+
+
+def deck_import(args: argparse.Namespace) -> int:
+    loaded = _load(args.path)
+    name = Path(args.path).name
+    if loaded.errors:
+        print("\n".join(i.describe(name) for i in loaded.errors), file=sys.stderr)
+        print(f"not imported: {len(loaded.errors)} error(s); fix them and import again "
+              f"(`tutor deck lint {args.path}` lists warnings too)", file=sys.stderr)
+        return 1
+    for issue in loaded.warnings:
+        print(issue.describe(name), file=sys.stderr)
+    result = _tutor(args).import_deck(loaded.deck, source=str(Path(args.path).resolve()))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        restored = f" ({result.restored} restored)" if result.restored else ""
+        print(f"{result.deck}: {result.added} added{restored}, {result.updated} updated, "
+              f"{result.retired} retired, {result.unchanged} unchanged")
+    return 0
+
+
+def deck_list(args: argparse.Namespace) -> int:
+    decks = _tutor(args).decks()
+    if args.json:
+        _print_json([d.to_dict() for d in decks])
+    elif not decks:
+        print("No decks yet. Import one: tutor deck import content/decks/pretrained-models-cv.yaml")
+    else:
+        for d in decks:
+            print(f"{d.slug}: {d.title} ({d.cards} cards, {d.learners} learners, "
+                  f"retention {d.desired_retention:g})")
+    return 0
+
+
+def deck_export(args: argparse.Namespace) -> int:
+    from content.export import export_deck
+
+    deck = _tutor(args).deck(args.deck)
+    path = export_deck(deck, args.format, Path(args.output))
+    print(path)
+    return 0
+
+
+# review and stats --------------------------------------------------------------------------
+def review(args: argparse.Namespace) -> int:
+    from bot.cli_review import ReviewSession
+
+    tutor = _tutor(args)
+    fixed = _now(args) if args.now else None
+    learner = tutor.ensure_learner(args.user, tz=args.tz)
+    if args.deck is not None and args.deck not in learner.decks:
+        tutor.join(args.user, args.deck)
+        print(f"Joined {args.deck}.")
+    elif args.deck is None and not learner.decks:
+        decks = tutor.decks()
+        if not decks:
+            raise TutorError("there are no decks yet; import one first: tutor deck import PATH")
+        if len(decks) > 1:
+            raise TutorError("choose a deck to start with: --deck " + " | ".join(d.slug for d in decks))
+        tutor.join(args.user, decks[0].slug)
+        print(f"Joined {decks[0].slug}.")
+    session = ReviewSession(tutor=tutor, user_id=args.user, deck=args.deck,
+                            now=(lambda: fixed) if fixed else (lambda: datetime.now(UTC)),
+                            stdin=sys.stdin, stdout=sys.stdout)
+    return session.run()
+
+
+def stats(args: argparse.Namespace) -> int:
+    from bot.learning_day import zone
+
+    tutor = _tutor(args)
+    now = _now(args)
+    learner = tutor.learner(args.user)
+    if learner is None:
+        raise TutorError(f"{args.user!r} has no reviews yet: start with tutor review --user {args.user}")
+    s = tutor.stats(args.user, now)
+    day = tutor.learning_day(args.user, now)
+    if args.json:
+        _print_json({**s.to_dict(), "tz": learner.tz, "learning_day": day.isoformat(),
+                     "decks": list(learner.decks), "paused": learner.paused})
+        return 0
+    retention = "-" if s.retention_30d is None else f"{s.retention_30d:.0%}"
+    print(f"{args.user} ({learner.tz}), learning day {day}{' (paused)' if learner.paused else ''}")
+    print(f"  decks: {', '.join(learner.decks) or 'none'}")
+    print(f"  due now {s.due_now}, due today {s.due_today}, new today {s.new_today}")
+    print(f"  reviewed today {s.reviewed_today}, this week {s.reviewed_this_week}")
+    print(f"  retention (30 days) {retention}, streak {s.streak} day{'s' * (s.streak != 1)}, "
+          f"cards learned {s.cards_learned}")
+    if s.next_due is not None:
+        print(f"  next due {s.next_due.astimezone(zone(learner.tz)):%Y-%m-%d %H:%M} {learner.tz}")
+    return 0
+
+
+# serve and finetune ------------------------------------------------------------------------
+def serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if args.db:
+        from dataclasses import replace
+
+        settings = replace(settings, db_path=args.db)
+    try:
+        from bot.slack.serve import serve as run_server
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("bot.slack.serve", "bot.slack"):
+            raise
+        raise UsageError("the Slack app is missing from this installation (bot/slack/serve.py)") from None
+    run_server(settings, http=args.http, port=args.port)  # blocks until interrupted
+    return 0
+
+
+def _add_finetune(commands: Any, wanted: bool) -> None:
+    help_text = "fine-tune a pre-trained vision model on a folder of labelled images (the /finetune demo)"
+    if wanted:
+        try:
+            from bot.finetune.cli import add_arguments, run
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("bot.finetune.cli", "bot.finetune"):
+                raise
+        else:
+            parser = commands.add_parser("finetune", help=help_text, description=help_text)
+            add_arguments(parser)
+            parser.set_defaults(handler=run)
+            return
+    # Not asked for (so bot.finetune.cli is not even imported), or missing from this installation.
+    # prefix_chars that no argument uses: every word, --help included, lands in `rest`.
+    parser = commands.add_parser("finetune", help=help_text, add_help=False, prefix_chars="\x00")
+    parser.add_argument("rest", nargs="*")
+    parser.set_defaults(handler=_finetune_missing)
+
+
+def _finetune_missing(args: argparse.Namespace) -> int:
+    raise UsageError("the finetune demo is missing from this installation (bot/finetune/cli.py)")
+
+
+# parser ------------------------------------------------------------------------------------
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tutor", description="A tutor that teaches with spaced repetition.")
+    parser.add_argument("--db", help="the SQLite database file (default: $TUTOR_DB or tutor.db)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    deck = commands.add_parser("deck", help="show, lint, import, list and export decks")
+    deck_commands = deck.add_subparsers(dest="deck_command", metavar="ACTION", required=True)
+    for name, handler, help_text in (("show", deck_show, "parse a deck file and print it (stores nothing)"),
+                                     ("lint", deck_lint, "check a deck file; exit 1 on errors"),
+                                     ("import", deck_import, "store a deck (refused on lint errors)")):
+        sub = deck_commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("path", metavar="PATH",
+                         help="a recap page (.txt, .md), a YAML deck or a JSON export")
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        sub.set_defaults(handler=handler)
+    sub = deck_commands.add_parser("list", help="the decks in the database")
+    sub.add_argument("--json", action="store_true", help="print JSON")
+    sub.set_defaults(handler=deck_list)
+    sub = deck_commands.add_parser("export", help="write a stored deck as YAML, JSON or an Anki package")
+    sub.add_argument("deck", metavar="DECK", help="the deck's slug (see `tutor deck list`)")
+    sub.add_argument("--format", required=True, choices=("yaml", "json", "apkg"))
+    sub.add_argument("-o", "--output", default=".", help="a file, or a folder for DECK.EXT (default: .)")
+    sub.set_defaults(handler=deck_export)
+
+    sub = commands.add_parser("review", help="review what is due, in the terminal")
+    sub.add_argument("--user", required=True, help="your name (any text; the same each time)")
+    sub.add_argument("--deck", help="review only this deck (joining it if needed)")
+    sub.add_argument("--tz", help="your IANA time zone, e.g. Europe/Berlin (remembered)")
+    sub.add_argument("--now", help=argparse.SUPPRESS)  # a fixed moment, for tests and demos
+    sub.set_defaults(handler=review)
+
+    sub = commands.add_parser("stats", help="a learner's progress")
+    sub.add_argument("--user", required=True)
+    sub.add_argument("--json", action="store_true", help="print JSON")
+    sub.add_argument("--now", help=argparse.SUPPRESS)
+    sub.set_defaults(handler=stats)
+
+    sub = commands.add_parser("serve", help="run the Slack app (Socket Mode unless --http)")
+    sub.add_argument("--http", action="store_true", help="serve Slack's HTTP requests instead of Socket Mode")
+    sub.add_argument("--port", type=int, default=None, help="HTTP port (default: $PORT or 3000)")
+    sub.set_defaults(handler=serve)
+
+    _add_finetune(commands, wanted="finetune" in argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except TutorError as exc:
+        print(f"tutor: {exc}", file=sys.stderr)
+        return 1
+    except (UsageError, ConfigError, DeckFormatError) as exc:
+        print(f"tutor: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+

@@ -1,8 +1,7 @@
 """The Slack-free learning loop: what is due for whom, grading, scheduling with FSRS, stats.
 
-CONTRACT SKELETON: the signatures and dataclasses below are the API the CLI and the Slack app are
-written against. The implementation replaces every `NotImplementedError`; keep the names, argument
-names and field names (add fields and methods freely).
+The CLI and the Slack app are written against this API. All SQL is in storage/ (decks, learners,
+reviews, review_stats); scheduling of one card is bot/srs.py; the learning day is bot/learning_day.py.
 
 Time: every `now` is a timezone-aware datetime (UTC or any zone; converted internally). A learner's
 *learning day* is their local date with the day starting at 04:00 local time (as Anki does):
@@ -11,190 +10,390 @@ Time: every `now` is a timezone-aware datetime (UTC or any zone; converted inter
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from enum import IntEnum
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 
-from content.model import Card, Deck
+from bot import learning_day as days
+from bot.planning import DeckCards, learner_stats, plan_due
+from bot.srs import DEFAULT_PARAMETERS, Srs
+from bot.tutor_types import (
+    CardStats,
+    DeckSummary,
+    DueItem,
+    ImportResult,
+    Learner,
+    LearnerStats,
+    Rating,
+    ReviewResult,
+    TutorError,
+)
+from content.lint import Severity, lint_deck
+from content.model import Card, CardKind, Deck, MultipleChoice
+from storage import decks as deck_store
+from storage import learners as learner_store
+from storage import review_stats
+from storage import reviews as review_store
+from storage.db import transaction
+from storage.reviews import ReviewRecord
+from storage.timefmt import iso
 
+__all__ = ["CardStats", "DeckSummary", "DueItem", "ImportResult", "Learner", "LearnerStats", "Rating",
+           "ReviewResult", "Tutor", "TutorError", "SOURCES"]
 
-class Rating(IntEnum):
-    """The four grades of FSRS (same values as `fsrs.Rating`)."""
-
-    AGAIN = 1
-    HARD = 2
-    GOOD = 3
-    EASY = 4
-
-
-class TutorError(ValueError):
-    """A request the tutor refuses, with a message fit to show a user (unknown deck, bad time…)."""
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    deck: str
-    added: int
-    updated: int  # same id, explanation text changed
-    retired: int  # in the database but no longer in the deck
-    unchanged: int
-
-
-@dataclass(frozen=True)
-class DeckSummary:
-    slug: str
-    title: str
-    cards: int  # active (not retired) cards
-    learners: int  # enrolled users
-    desired_retention: float
-
-
-@dataclass(frozen=True)
-class Learner:
-    user_id: str
-    name: str | None
-    tz: str  # IANA zone
-    delivery_time: time  # local wall-clock time of the daily DM
-    paused: bool
-    decks: tuple[str, ...]  # enrolled deck slugs
-
-
-@dataclass(frozen=True)
-class DueItem:
-    """A card to show now. Pass `seq` back when answering: it makes recording idempotent
-    (the same answer delivered twice is stored once)."""
-
-    deck: str
-    card: Card
-    is_new: bool
-    seq: int  # the number this review will have for (user, deck, card): 1 for a new card
-
-
-@dataclass(frozen=True)
-class ReviewResult:
-    deck: str
-    card: Card
-    rating: Rating
-    correct: bool | None  # None for a self-graded flashcard
-    choice: int | None  # the option chosen, for multiple choice
-    due: datetime  # next due, UTC
-    interval: timedelta
-    duplicate: bool  # True when this answer had already been recorded (retry, double click)
-    leech: bool  # True when this review suspended the card (8 lapses)
-
-
-@dataclass(frozen=True)
-class LearnerStats:
-    user_id: str
-    due_now: int
-    due_today: int
-    reviewed_today: int
-    reviewed_this_week: int  # the last 7 learning days, today included
-    retention_30d: float | None  # share of reviews of already-learned cards passed, last 30 days
-    streak: int  # consecutive learning days with a review, ending today (or yesterday)
-    cards_learned: int
-    next_due: datetime | None  # UTC
-
-
-@dataclass(frozen=True)
-class CardStats:
-    deck: str
-    card_id: str
-    prompt: str
-    attempts: int
-    percent_right: float | None
-    most_chosen_wrong: str | None  # option text, multiple choice only
+SOURCES = ("cli", "dm", "channel")  # where an answer came from, as stored in the review log
+MAX_PER_DAY = 1000
 
 
 class Tutor:
-    """One tutor over one database. Thread-safe for use by a web server's threads."""
+    """One tutor over one database. Thread-safe for use by a web server's threads (one lock around
+    the shared connection); several processes on one file are safe through SQLite's own locking.
 
-    def __init__(self, db: sqlite_utils.Database, *, default_tz: str = "UTC") -> None:
-        raise NotImplementedError
+    `fuzzing` (default on) spreads due dates as FSRS does; tests turn it off to get exact intervals.
+    `parameters` are FSRS's 21 weights (default: fsrs's own defaults)."""
+
+    def __init__(self, db: sqlite_utils.Database, *, default_tz: str = "UTC", fuzzing: bool = True,
+                 parameters: Sequence[float] = DEFAULT_PARAMETERS) -> None:
+        self.db = db
+        self.default_tz = self._zone_name(default_tz)
+        self.srs = Srs(parameters=parameters, fuzzing=fuzzing)
+        self.lock = threading.RLock()
+        self._decks: dict[str, DeckCards] = {}
 
     # decks --------------------------------------------------------------------------------
-    def import_deck(self, deck: Deck, *, source: str | None = None) -> ImportResult:
-        raise NotImplementedError
+    def import_deck(self, deck: Deck, *, source: str | None = None,
+                    now: datetime | None = None) -> ImportResult:
+        """Store the deck: new cards added, changed explanations updated, cards gone retired (their
+        history kept), returning cards restored; one transaction. Refuses a deck with lint errors."""
+        errors = [i for i in lint_deck(deck) if i.severity is Severity.ERROR]
+        if errors:
+            shown = "; ".join(i.describe() for i in errors[:5])
+            more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+            raise TutorError(f"deck {deck.slug!r} has {len(errors)} error(s), not imported: {shown}{more}")
+        records = [deck_store.CardRecord(card_id=c.id, kind=c.kind.value, data=c.to_dict())
+                   for c in deck.cards]
+        with self.lock:
+            counts = deck_store.import_cards(
+                self.db, slug=deck.slug, title=deck.title, description=deck.description,
+                desired_retention=deck.desired_retention, source=source, cards=records,
+                now=self._utc(now or datetime.now(UTC)))
+            self._decks.pop(deck.slug, None)
+        return ImportResult(deck=deck.slug, added=counts.added, updated=counts.updated,
+                            retired=counts.retired, unchanged=counts.unchanged, restored=counts.restored)
 
     def decks(self) -> list[DeckSummary]:
-        raise NotImplementedError
+        with self.lock:
+            rows = deck_store.list_decks(self.db)
+        return [DeckSummary(slug=r.slug, title=r.title, cards=r.active_cards, learners=r.learners,
+                            desired_retention=r.desired_retention) for r in rows]
 
     def deck(self, slug: str) -> Deck:
         """The deck's active cards, in order. TutorError if unknown."""
-        raise NotImplementedError
+        info = self._deck_info(slug)
+        return Deck(slug=slug, title=info.row.title, cards=info.active,
+                    desired_retention=info.row.desired_retention, description=info.row.description)
+
+    def _deck_info(self, slug: str, revisions: dict[str, tuple[int, float]] | None = None) -> DeckCards:
+        with self.lock:
+            revisions = deck_store.deck_revisions(self.db) if revisions is None else revisions
+            if slug not in revisions:
+                known = ", ".join(sorted(revisions)) or "none yet"
+                raise TutorError(f"there is no deck {slug!r} (decks: {known})")
+            cached = self._decks.get(slug)
+            if cached is None or cached.revision != revisions[slug][0]:
+                row = deck_store.deck_row(self.db, slug)
+                assert row is not None
+                cached = DeckCards(row, deck_store.deck_cards(self.db, slug))
+                self._decks[slug] = cached
+            return cached
 
     # learners -----------------------------------------------------------------------------
     def learner(self, user_id: str) -> Learner | None:
-        raise NotImplementedError
+        with self.lock:
+            row = learner_store.get_learner(self.db, user_id)
+        return None if row is None else _learner(row)
 
     def ensure_learner(self, user_id: str, *, name: str | None = None, tz: str | None = None) -> Learner:
         """Create the learner if new; update name / tz when given."""
-        raise NotImplementedError
+        if not user_id or not user_id.strip():
+            raise TutorError("a learner needs a user name or id")
+        zone_name = None if tz is None else self._zone_name(tz)
+        with self.lock:
+            learner_store.upsert_learner(self.db, user_id, name=name, tz=zone_name,
+                                         default_tz=self.default_tz, now=datetime.now(UTC))
+            return self._require_learner(user_id)
 
     def learners(self) -> list[Learner]:
-        raise NotImplementedError
+        with self.lock:
+            return [_learner(r) for r in learner_store.list_learners(self.db)]
 
     def join(self, user_id: str, deck: str, *, new_per_day: int = 5, reviews_per_day: int = 30) -> Learner:
-        raise NotImplementedError
+        for name, value in (("new cards per day", new_per_day), ("reviews per day", reviews_per_day)):
+            if not 0 <= value <= MAX_PER_DAY:
+                raise TutorError(f"{name} must be between 0 and {MAX_PER_DAY}, not {value}")
+        with self.lock:
+            self._deck_info(deck)
+            self.ensure_learner(user_id)
+            learner_store.enroll(self.db, user_id, deck, new_per_day=new_per_day,
+                                 reviews_per_day=reviews_per_day, now=datetime.now(UTC))
+            return self._require_learner(user_id)
 
     def leave(self, user_id: str, deck: str | None = None) -> Learner:
         """Leave one deck, or all when deck is None. History is kept."""
-        raise NotImplementedError
+        with self.lock:
+            learner = self._require_learner(user_id)
+            if deck is not None and deck not in learner.decks:
+                raise TutorError(f"you are not in the deck {deck!r}")
+            learner_store.unenroll(self.db, user_id, deck, datetime.now(UTC))
+            return self._require_learner(user_id)
 
-    def set_delivery_time(self, user_id: str, at: time) -> Learner:
-        raise NotImplementedError
+    def set_delivery_time(self, user_id: str, at: time | str) -> Learner:
+        """Set the local time of the daily review; `at` is a time or text such as "08:30" or "8am"."""
+        if isinstance(at, str):
+            try:
+                at = days.parse_clock_time(at)
+            except ValueError as exc:
+                raise TutorError(str(exc)) from None
+        if at.tzinfo is not None:
+            raise TutorError("give the delivery time as a local wall-clock time, without a zone")
+        return self._set(user_id, "delivery_time", days.format_clock_time(at))
 
     def set_timezone(self, user_id: str, tz: str) -> Learner:
-        raise NotImplementedError
+        return self._set(user_id, "tz", self._zone_name(tz))
 
     def pause(self, user_id: str) -> Learner:
-        raise NotImplementedError
+        learner = self._require_learner(user_id)
+        return learner if learner.paused else self._set(user_id, "paused_at", _iso_now())
 
     def resume(self, user_id: str) -> Learner:
-        raise NotImplementedError
+        return self._set(user_id, "paused_at", None)
+
+    def _set(self, user_id: str, field: str, value: str | None) -> Learner:
+        with self.lock:
+            if not learner_store.set_learner_field(self.db, user_id, field, value):
+                raise _unknown_learner(user_id)
+            return self._require_learner(user_id)
+
+    def _require_learner(self, user_id: str) -> Learner:
+        learner = self.learner(user_id)
+        if learner is None:
+            raise _unknown_learner(user_id)
+        return learner
 
     # the learning day ---------------------------------------------------------------------
     def learning_day(self, user_id: str, now: datetime) -> date:
-        raise NotImplementedError
+        return days.learning_day(self._aware(now), self._require_learner(user_id).tz)
 
     def delivery_moment(self, user_id: str, day: date) -> datetime:
         """When the daily DM for learning day `day` is due, in UTC (local delivery time on that
         date; a time before 04:00 belongs to the next calendar date). DST-safe."""
-        raise NotImplementedError
+        learner = self._require_learner(user_id)
+        return days.delivery_moment(day, learner.delivery_time, learner.tz)
 
     # reviewing ----------------------------------------------------------------------------
     def due_cards(self, user_id: str, now: datetime, *, deck: str | None = None) -> list[DueItem]:
         """What to review now: due reviews first (most overdue first), then new cards in deck
-        order, within the day's limits per deck. Empty when paused."""
-        raise NotImplementedError
+        order, within the day's limits per deck. Empty when paused. A card due before the learning
+        day ends counts as due today: one due at 10:00 is in the 08:30 delivery."""
+        with self.lock:
+            if deck is not None:
+                self._deck_info(deck)
+                learner = self.learner(user_id)
+                if learner is not None and deck not in learner.decks:
+                    raise TutorError(f"you have not joined the deck {deck!r}")
+            return self._plan(self._aware(now), user_id=user_id, deck=deck).get(user_id, [])
+
+    def due_cards_for_all(self, now: datetime) -> dict[str, list[DueItem]]:
+        """`due_cards` of every active learner at once (a few queries in all, for the daily
+        delivery of many members): user id -> items; learners with nothing due are left out."""
+        with self.lock:
+            return {u: items for u, items in self._plan(self._aware(now)).items() if items}
+
+    def _plan(self, now: datetime, *, user_id: str | None = None,
+              deck: str | None = None) -> dict[str, list[DueItem]]:
+        enrollments = [e for e in learner_store.active_enrollments(self.db, user_id=user_id)
+                       if not e.paused and (deck is None or e.deck == deck)]
+        if not enrollments:
+            return {}
+        revisions = deck_store.deck_revisions(self.db)
+        caches = {e.deck: self._deck_info(e.deck, revisions) for e in enrollments}
+        return plan_due(self.db, now, enrollments, caches, user_id=user_id, deck=deck)
 
     def next_seq(self, user_id: str, deck: str, card_id: str) -> int:
         """The seq the next review of this card by this user will have (1 if never reviewed)."""
-        raise NotImplementedError
+        with self.lock:
+            state = review_store.get_state(self.db, user_id, deck, card_id)
+        return 1 if state is None else state.seq + 1
 
     def next_intervals(self, user_id: str, deck: str, card_id: str, now: datetime) -> dict[Rating, timedelta]:
-        """The interval each button would give, for showing on the buttons before the click."""
-        raise NotImplementedError
+        """The interval each button would give, for showing on the buttons before the click
+        (without fuzz, so a label never promises a random number)."""
+        with self.lock:
+            info = self._deck_info(deck)
+            self._card(info, deck, card_id)
+            state = review_store.get_state(self.db, user_id, deck, card_id)
+        preview = self.srs.preview(state, self._aware(now), info.row.desired_retention)
+        return {Rating(k): v for k, v in preview.items()}
 
     def answer_choice(self, user_id: str, deck: str, card_id: str, choice: int, *, seq: int, now: datetime,
                       duration_ms: int | None = None, source: str = "cli") -> ReviewResult:
-        """Grade a multiple-choice answer: right = Good, wrong = Again."""
-        raise NotImplementedError
+        """Grade a multiple-choice answer (`choice` 0-based): right = Good, wrong = Again."""
+        card = self._card(self._deck_info(deck), deck, card_id)
+        if not isinstance(card, MultipleChoice):
+            raise TutorError("this card is not a multiple-choice question")
+        if card.answer is None:
+            raise TutorError("this question has no answer key, so it cannot be graded")
+        if not 0 <= choice < len(card.options):
+            raise TutorError(f"choose an option between 1 and {len(card.options)}")
+        correct = choice == card.answer
+        return self._record(user_id, deck, card_id, Rating.GOOD if correct else Rating.AGAIN, choice, correct,
+                            seq=seq, now=now, duration_ms=duration_ms, source=source)
 
     def grade(self, user_id: str, deck: str, card_id: str, rating: Rating, *, seq: int, now: datetime,
               duration_ms: int | None = None, source: str = "cli") -> ReviewResult:
         """Record a self-graded flashcard review."""
-        raise NotImplementedError
+        card = self._card(self._deck_info(deck), deck, card_id)
+        if card.kind is not CardKind.FLASHCARD:
+            what = "open prompts are for reflection and" if card.kind is CardKind.PROMPT else "a question"
+            raise TutorError(f"only flashcards are self-graded; {what} cannot be graded this way")
+        try:
+            rating = Rating(rating)
+        except ValueError:
+            raise TutorError("a grade is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy)") from None
+        return self._record(user_id, deck, card_id, rating, None, None, seq=seq, now=now,
+                            duration_ms=duration_ms, source=source)
+
+    def _record(self, user_id: str, deck: str, card_id: str, rating: Rating, choice: int | None,
+                correct: bool | None, *, seq: int, now: datetime, duration_ms: int | None,
+                source: str) -> ReviewResult:
+        moment = self._utc(now)
+        if source not in SOURCES:
+            raise TutorError(f"unknown answer source {source!r} (one of {', '.join(SOURCES)})")
+        if duration_ms is not None and duration_ms < 0:
+            raise TutorError("a review cannot take negative time")
+        with self.lock:
+            info = self._deck_info(deck)
+            learner = self.learner(user_id) or self.ensure_learner(user_id)
+            try:
+                with transaction(self.db):
+                    before = review_store.get_state(self.db, user_id, deck, card_id)
+                    current = 0 if before is None else before.seq
+                    if seq <= current:
+                        stored = review_store.latest_review(self.db, user_id, deck, card_id)
+                        if stored is not None:
+                            return self._result(stored, duplicate=True)
+                    if seq != current + 1:
+                        raise TutorError("this question is out of date; ask for your next card")
+                    if card_id in info.retired:
+                        raise TutorError("this card was removed from its deck")
+                    scheduled = self.srs.review(before, user_id=user_id, deck=deck, card_id=card_id,
+                                                rating=int(rating), now=moment,
+                                                desired_retention=info.row.desired_retention,
+                                                duration_ms=duration_ms)
+                    record = ReviewRecord(
+                        user_id=user_id, deck=deck, card_id=card_id, seq=seq, rating=int(rating),
+                        choice=choice, correct=correct, reviewed_at=moment,
+                        learning_day=days.learning_day(moment, learner.tz), duration_ms=duration_ms,
+                        source=source, before=before, due=scheduled.after.due, leech=scheduled.leech)
+                    review_store.record_review(self.db, record, scheduled.after)
+            except sqlite3.IntegrityError:
+                # Another connection stored this seq between our read and write: the answer is in.
+                stored = review_store.latest_review(self.db, user_id, deck, card_id)
+                if stored is None or stored.seq < seq:
+                    raise
+                return self._result(stored, duplicate=True)
+        return self._result(record, duplicate=False)
 
     def undo_last(self, user_id: str) -> ReviewResult | None:
-        """Remove the user's last review and restore the card's state before it."""
-        raise NotImplementedError
+        """Remove the user's last review and restore the card's state before it. Returns the review
+        removed (duplicate=False), or None when there is none."""
+        with self.lock, transaction(self.db):
+            record = review_store.last_review_of_user(self.db, user_id)
+            if record is None:
+                return None
+            review_store.undo_review(self.db, record)
+        return self._result(record, duplicate=False)
+
+    def unsuspend(self, user_id: str, deck: str, card_id: str) -> bool:
+        """Bring back a suspended card (a leech); False when it was not suspended."""
+        with self.lock, transaction(self.db):
+            state = review_store.get_state(self.db, user_id, deck, card_id)
+            if state is None or state.suspended_at is None:
+                return False
+            return review_store.set_suspended(self.db, user_id, deck, card_id, None)
+
+    def _result(self, record: ReviewRecord, *, duplicate: bool) -> ReviewResult:
+        card = self._card(self._deck_info(record.deck), record.deck, record.card_id)
+        return ReviewResult(deck=record.deck, card=card, rating=Rating(record.rating), correct=record.correct,
+                            choice=record.choice, due=record.due, interval=record.due - record.reviewed_at,
+                            duplicate=duplicate, leech=record.leech, seq=record.seq)
+
+    def _card(self, info: DeckCards, deck: str, card_id: str) -> Card:
+        card = info.by_id.get(card_id)
+        if card is None:
+            raise TutorError(f"the deck {deck!r} has no card {card_id!r}")
+        return card
 
     # stats --------------------------------------------------------------------------------
     def stats(self, user_id: str, now: datetime) -> LearnerStats:
-        raise NotImplementedError
+        with self.lock:
+            learner = self._require_learner(user_id)
+            new_today = sum(1 for item in self.due_cards(user_id, now) if item.is_new)
+            return learner_stats(self.db, learner.user_id, learner.tz, self._aware(now), new_today=new_today)
 
     def card_stats(self, deck: str) -> list[CardStats]:
-        raise NotImplementedError
+        """Per active scheduled card of the deck, in deck order: attempts by everyone, % right and
+        the wrong option chosen most."""
+        with self.lock:
+            info = self._deck_info(deck)
+            counts = review_stats.card_answer_counts(self.db, deck)
+        found = []
+        for card in info.active:
+            if card.kind is CardKind.PROMPT:
+                continue
+            c = counts.get(card.id)
+            wrong = None
+            if c and c.wrong_choices and isinstance(card, MultipleChoice):
+                index = max(sorted(c.wrong_choices), key=lambda i: c.wrong_choices[i])
+                wrong = card.options[index] if index < len(card.options) else None
+            found.append(CardStats(deck=deck, card_id=card.id, prompt=card.prompt_text,
+                                   attempts=c.attempts if c else 0,
+                                   percent_right=100.0 * c.right / c.attempts if c else None,
+                                   most_chosen_wrong=wrong))
+        return found
+
+    # helpers ------------------------------------------------------------------------------
+    @staticmethod
+    def _zone_name(tz: str) -> str:
+        try:
+            days.zone(tz)
+        except ValueError as exc:
+            raise TutorError(str(exc)) from None
+        return tz
+
+    @staticmethod
+    def _aware(now: datetime) -> datetime:
+        try:
+            return days.require_aware(now)
+        except ValueError as exc:
+            raise TutorError(str(exc)) from None
+
+    def _utc(self, now: datetime) -> datetime:
+        return self._aware(now).astimezone(UTC)
+
+
+def _learner(row: learner_store.LearnerRow) -> Learner:
+    return Learner(user_id=row.user_id, name=row.name, tz=row.tz,
+                   delivery_time=days.parse_clock_time(row.delivery_time), paused=row.paused_at is not None,
+                   decks=row.decks)
+
+
+def _unknown_learner(user_id: str) -> TutorError:
+    return TutorError(f"{user_id!r} is not a learner yet: join a deck first")
+
+
+def _iso_now() -> str:
+    return iso(datetime.now(UTC))

@@ -1,0 +1,188 @@
+"""`tutor review`: the daily review in a terminal, with the buttons of the Slack DM as keys.
+
+Multiple choice: type the option's number (1-4). Flashcards: Enter shows the answer, then 1-4 grade it
+Again / Hard / Good / Easy (each shown with the interval it would give). `u` undoes the last answer,
+`q` (or end of input) quits. Reads lines from any text stream, so it works piped:
+`printf '2\\n\\n3\\nq\\n' | tutor review --user ana`.
+"""
+
+from __future__ import annotations
+
+import time as clock
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TextIO
+
+from bot.learning_day import zone
+from bot.tutor import DueItem, Rating, ReviewResult, Tutor
+from content.model import Flashcard, MultipleChoice
+
+UNDO, QUIT = "u", "q"
+
+
+def format_interval(interval: timedelta) -> str:
+    """3 days, 1.5 months, 2.1 years: how long until a card comes back."""
+    days = interval.total_seconds() / 86_400
+    if days < 0.75:
+        hours = max(1, round(days * 24))
+        return f"{hours} hour{'s' * (hours != 1)}"
+    if days < 30.5:
+        n = round(days)
+        return f"{n} day{'s' * (n != 1)}"
+    if days < 365:
+        return f"{days / 30.44:.1f} months"
+    return f"{days / 365.25:.1f} years"
+
+
+class _Quit(Exception):
+    pass
+
+
+class _Undo(Exception):
+    pass
+
+
+@dataclass
+class ReviewSession:
+    """One terminal session of one learner. `now` gives the moment of each answer (a fixed time
+    for tests and demos, else the clock)."""
+
+    tutor: Tutor
+    user_id: str
+    now: Callable[[], datetime]
+    stdin: TextIO
+    stdout: TextIO
+    deck: str | None = None
+    answered: list[ReviewResult] = field(default_factory=list)
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.stdout, flush=True)
+
+    def ask(self, prompt: str) -> str:
+        """One line of input, lower-cased; `u` and `q` (and end of input) raise."""
+        print(prompt, end="", file=self.stdout, flush=True)
+        line = self.stdin.readline()
+        if not line:
+            self.say()
+            raise _Quit
+        if not self.stdin.isatty():  # piped input is not echoed by a terminal: echo it for the transcript
+            self.say(line.rstrip("\n"))
+        answer = line.strip().lower()
+        if answer in (QUIT, "quit"):
+            raise _Quit
+        if answer in (UNDO, "undo"):
+            raise _Undo
+        return answer
+
+    def run(self) -> int:
+        queue = deque(self.tutor.due_cards(self.user_id, self.now(), deck=self.deck))
+        if not queue:
+            self.say("Nothing is due right now.")
+        else:
+            self.say(f"{len(queue)} card{'s' * (len(queue) != 1)} to review. "
+                     "Type u to undo your last answer, q to quit.")
+        while queue:
+            item = queue[0]
+            try:
+                done = len(self.answered)
+                result = self.show(item, position=done + 1, total=done + len(queue))
+            except _Quit:
+                break
+            except _Undo:
+                undone = self.undo()
+                if undone is not None:
+                    queue.appendleft(undone)
+                continue
+            queue.popleft()
+            self.answered.append(result)
+            self.feedback(result)
+        self.summary()
+        return 0
+
+    def show(self, item: DueItem, *, position: int, total: int) -> ReviewResult:
+        card = item.card
+        tag = "new" if item.is_new else "review"
+        self.say(f"\n[{position}/{total}] {item.deck} · {tag}")
+        started = clock.monotonic()
+        if isinstance(card, MultipleChoice):
+            self.say(card.question)
+            for index, option in enumerate(card.options):
+                self.say(f"  {index + 1}) {option}")
+            choice = self._pick(f"Your answer (1-{len(card.options)}): ", len(card.options),
+                                letters=True)
+            return self.tutor.answer_choice(self.user_id, item.deck, card.id, choice - 1, seq=item.seq,
+                                            now=self.now(), duration_ms=_ms_since(started))
+        assert isinstance(card, Flashcard)  # due_cards gives no open prompts
+        self.say(card.front)
+        self.ask("Press Enter to show the answer. ")
+        self.say(f"Answer: {card.back}")
+        intervals = self.tutor.next_intervals(self.user_id, item.deck, card.id, self.now())
+        self.say("   ".join(f"{r.value}) {r.label} ({format_interval(intervals[r])})" for r in Rating))
+        grade = self._pick("How well did you remember it (1-4)? ", 4, words=[r.label.lower() for r in Rating])
+        return self.tutor.grade(self.user_id, item.deck, card.id, Rating(grade), seq=item.seq, now=self.now(),
+                                duration_ms=_ms_since(started))
+
+    def _pick(self, prompt: str, count: int, *, letters: bool = False, words: list[str] | None = None) -> int:
+        while True:
+            answer = self.ask(prompt)
+            if answer.isdigit() and 1 <= int(answer) <= count:
+                return int(answer)
+            if letters and len(answer) == 1 and "a" <= answer < chr(ord("a") + count):
+                return ord(answer) - ord("a") + 1
+            if words and answer in words:
+                return words.index(answer) + 1
+            self.say(f"Type a number from 1 to {count}, u to undo or q to quit.")
+
+    def feedback(self, result: ReviewResult) -> None:
+        card = result.card
+        if isinstance(card, MultipleChoice) and card.answer is not None:
+            right = f"{card.answer + 1}) {card.options[card.answer]}"
+            self.say("✓ Right!" if result.correct else f"✗ Not quite. The answer is {right}")
+            for index, line in enumerate(card.solution):
+                self.say(f"  {'Solution:' if index == 0 else '         '} {line}")
+            if card.hint:
+                self.say(f"  Hint: {card.hint}")
+            if card.mistakes:
+                self.say("  Common mistakes:")
+                for mistake in card.mistakes:
+                    self.say(f"    - {mistake}")
+        else:
+            self.say(f"Graded {result.rating.label}.")
+        note = " (this answer was already recorded)" if result.duplicate else ""
+        self.say(f"Next review in {format_interval(result.interval)}.{note}")
+        if result.leech:
+            self.say("This card keeps slipping away (8 lapses), so it is suspended for now: "
+                     "look it up in the course notes.")
+
+    def undo(self) -> DueItem | None:
+        undone = self.tutor.undo_last(self.user_id)
+        if undone is None:
+            self.say("Nothing to undo.")
+            return None
+        self.say(f"Undone: your answer to \u201c{undone.card.prompt_text}\u201d. It comes again now.")
+        if self.answered and (self.answered[-1].deck, self.answered[-1].card.id, self.answered[-1].seq) == \
+                (undone.deck, undone.card.id, undone.seq):
+            self.answered.pop()
+        seq = self.tutor.next_seq(self.user_id, undone.deck, undone.card.id)
+        return DueItem(deck=undone.deck, card=undone.card, is_new=seq == 1, seq=seq)
+
+    def summary(self) -> None:
+        fresh = [r for r in self.answered if not r.duplicate]
+        right = sum(1 for r in fresh if (r.correct if r.correct is not None else r.rating > Rating.AGAIN))
+        now = self.now()
+        stats = self.tutor.stats(self.user_id, now)
+        learner = self.tutor.learner(self.user_id)
+        self.say(f"\nReviewed {len(fresh)} card{'s' * (len(fresh) != 1)}, {right} right. "
+                 f"Streak: {stats.streak} day{'s' * (stats.streak != 1)}.")
+        if stats.next_due is not None and learner is not None:
+            local = stats.next_due.astimezone(zone(learner.tz))
+            when = "now" if stats.next_due <= now else f"in {format_interval(stats.next_due - now)}"
+            self.say(f"Next due: {when} ({local:%Y-%m-%d %H:%M} {learner.tz}).")
+        elif stats.new_today:
+            self.say(f"{stats.new_today} new card{'s' * (stats.new_today != 1)} still waiting today.")
+
+
+def _ms_since(started: float) -> int:
+    return int((clock.monotonic() - started) * 1000)

@@ -1,0 +1,117 @@
+"""What is due for whom on their learning day, and a learner's statistics (read-only).
+
+One code path serves one learner (`Tutor.due_cards`) and everyone (`Tutor.due_cards_for_all`): three
+queries fetch the candidates (due reviews, unseen cards, today's counts), the limits are applied here
+per learner, in the learner's own zone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+import sqlite_utils
+
+from bot import learning_day as days
+from bot.tutor_types import DueItem, LearnerStats
+from content.model import Card, card_from_dict
+from storage import decks as deck_store
+from storage import review_stats
+from storage import reviews as review_store
+from storage.learners import EnrollmentRow
+
+RETENTION_WINDOW = timedelta(days=30)
+
+
+class DeckCards:
+    """A deck's cards as of one revision: all by id (retired too, for old answers), active in order."""
+
+    def __init__(self, row: deck_store.DeckRow, stored: Sequence[deck_store.StoredCard]) -> None:
+        self.revision = row.revision
+        self.row = row
+        self.by_id: dict[str, Card] = {s.card_id: card_from_dict(s.data) for s in stored}
+        self.retired = frozenset(s.card_id for s in stored if s.retired_at is not None)
+        self.active = tuple(self.by_id[s.card_id] for s in stored if s.retired_at is None)
+
+
+def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[EnrollmentRow],
+             decks: dict[str, DeckCards], *, user_id: str | None = None,
+             deck: str | None = None) -> dict[str, list[DueItem]]:
+    """user id -> today's items: per deck at most (reviews_per_day - reviews done today) due reviews
+    and (new_per_day - new cards introduced today) new cards; then all reviews by due time (most
+    overdue first), then new cards deck by deck in deck order. Paused learners are not in
+    `enrollments` (the caller drops them)."""
+    today: dict[str, date] = {}
+    day_ends: dict[str, datetime] = {}
+    by_zone: dict[str, tuple[date, datetime]] = {}  # many learners share a zone: compute once each
+    for e in enrollments:
+        if e.user_id not in today:
+            if e.tz not in by_zone:
+                day = days.learning_day(now, e.tz)
+                by_zone[e.tz] = (day, days.day_end(day, e.tz))
+            today[e.user_id], day_ends[e.user_id] = by_zone[e.tz]
+    latest_end = max(day_ends.values())
+    due_rows: dict[tuple[str, str], list[review_store.DueRow]] = defaultdict(list)
+    for row in review_store.due_review_rows(db, before=latest_end, user_id=user_id, deck=deck):
+        due_rows[row.user_id, row.deck].append(row)
+    unseen: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for u, d, card_id in review_store.unseen_card_rows(db, user_id=user_id, deck=deck):
+        unseen[u, d].append(card_id)
+    counts = review_store.day_counts(db, set(today.values()), user_id=user_id)
+
+    reviews: dict[str, list[tuple[datetime, int, DueItem]]] = defaultdict(list)
+    new: dict[str, list[DueItem]] = defaultdict(list)
+    deck_rank: dict[str, int] = defaultdict(int)
+    for e in enrollments:
+        u, cards = e.user_id, decks[e.deck]
+        rank = deck_rank[u]
+        deck_rank[u] += 1
+        new_done, reviews_done = counts.get((u, e.deck, today[u]), (0, 0))
+        review_slots = max(0, e.reviews_per_day - reviews_done)
+        end = day_ends[u]
+        for row in [r for r in due_rows.get((u, e.deck), ()) if r.due < end][:review_slots]:
+            card = cards.by_id.get(row.card_id)
+            if card is not None:  # None only if another process imported the deck a moment ago
+                reviews[u].append((row.due, rank, DueItem(deck=e.deck, card=card, is_new=False,
+                                                          seq=row.seq + 1, due=row.due)))
+        for card_id in unseen.get((u, e.deck), [])[:max(0, e.new_per_day - new_done)]:
+            card = cards.by_id.get(card_id)
+            if card is not None:
+                new[u].append(DueItem(deck=e.deck, card=card, is_new=True, seq=1))
+    plan: dict[str, list[DueItem]] = {}
+    for u in today:
+        ordered = [item for _, _, item in sorted(reviews.get(u, []), key=lambda t: (t[0], t[1]))]
+        plan[u] = ordered + new.get(u, [])
+    return plan
+
+
+def streak(review_days_desc: Sequence[date], today: date) -> int:
+    """Consecutive learning days with a review, ending today or (not yet reviewed today) yesterday."""
+    past = [d for d in review_days_desc if d <= today]
+    if not past or past[0] < today - timedelta(days=1):
+        return 0
+    count, expected = 0, past[0]
+    for day in past:
+        if day != expected:
+            break
+        count += 1
+        expected = day - timedelta(days=1)
+    return count
+
+
+def learner_stats(db: sqlite_utils.Database, user_id: str, tz: str, now: datetime, *,
+                  new_today: int) -> LearnerStats:
+    today = days.learning_day(now, tz)
+    due = review_store.due_review_rows(db, before=days.day_end(today, tz), user_id=user_id,
+                                       include_paused=True)
+    per_day = review_stats.reviews_per_day(db, user_id, since=today - timedelta(days=6))
+    passed, total = review_stats.retention_counts(db, user_id, now - RETENTION_WINDOW)
+    learned, next_due = review_stats.learned_and_next_due(db, user_id)
+    return LearnerStats(
+        user_id=user_id, due_now=sum(1 for r in due if r.due <= now), due_today=len(due),
+        reviewed_today=per_day.get(today, 0),
+        reviewed_this_week=sum(n for d, n in per_day.items() if d <= today),
+        retention_30d=passed / total if total else None,
+        streak=streak(review_stats.review_days_desc(db, user_id), today), cards_learned=learned,
+        next_due=next_due, new_today=new_today)

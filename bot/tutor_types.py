@@ -1,0 +1,143 @@
+"""The values bot.tutor's API takes and gives (re-exported there: import them from bot.tutor).
+
+Times are timezone-aware; those named UTC are in UTC. `to_dict` gives JSON-ready dicts (ISO-8601
+strings, intervals in seconds and days) for `--json` output and scripts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import IntEnum
+from typing import Any
+
+from content.model import Card
+
+
+class Rating(IntEnum):
+    """The four grades of FSRS (same values as `fsrs.Rating`)."""
+
+    AGAIN = 1
+    HARD = 2
+    GOOD = 3
+    EASY = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+
+class TutorError(ValueError):
+    """A request the tutor refuses, with a message fit to show a user (unknown deck, bad time…)."""
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    deck: str
+    added: int  # restored cards included
+    updated: int  # same id, explanation text changed
+    retired: int  # in the database but no longer in the deck
+    unchanged: int
+    restored: int = 0  # had been retired and are back in the deck (counted in `added` too)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"deck": self.deck, "added": self.added, "updated": self.updated, "retired": self.retired,
+                "unchanged": self.unchanged, "restored": self.restored}
+
+
+@dataclass(frozen=True)
+class DeckSummary:
+    slug: str
+    title: str
+    cards: int  # active (not retired) cards
+    learners: int  # enrolled users
+    desired_retention: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"slug": self.slug, "title": self.title, "cards": self.cards, "learners": self.learners,
+                "desired_retention": self.desired_retention}
+
+
+@dataclass(frozen=True)
+class Learner:
+    user_id: str
+    name: str | None
+    tz: str  # IANA zone
+    delivery_time: time  # local wall-clock time of the daily DM
+    paused: bool
+    decks: tuple[str, ...]  # enrolled deck slugs
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "name": self.name, "tz": self.tz,
+                "delivery_time": self.delivery_time.strftime("%H:%M"), "paused": self.paused,
+                "decks": list(self.decks)}
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """A card to show now. Pass `seq` back when answering: it makes recording idempotent
+    (the same answer delivered twice is stored once)."""
+
+    deck: str
+    card: Card
+    is_new: bool
+    seq: int  # the number this review will have for (user, deck, card): 1 for a new card
+    due: datetime | None = None  # UTC; None for a new card
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    deck: str
+    card: Card
+    rating: Rating
+    correct: bool | None  # None for a self-graded flashcard
+    choice: int | None  # the option chosen, for multiple choice
+    due: datetime  # next due, UTC
+    interval: timedelta
+    duplicate: bool  # True when this answer had already been recorded (retry, double click)
+    leech: bool  # True when this review suspended the card (8 lapses)
+    seq: int = 0  # the seq this review was stored under
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"deck": self.deck, "card_id": self.card.id, "rating": self.rating.name.lower(),
+                "correct": self.correct, "choice": self.choice, "due": _iso(self.due),
+                "interval_days": self.interval.total_seconds() / 86_400, "duplicate": self.duplicate,
+                "leech": self.leech, "seq": self.seq}
+
+
+@dataclass(frozen=True)
+class LearnerStats:
+    user_id: str
+    due_now: int  # reviews due at `now` (new cards not counted)
+    due_today: int  # reviews due before this learning day ends
+    reviewed_today: int
+    reviewed_this_week: int  # the last 7 learning days, today included
+    retention_30d: float | None  # share of reviews of already-learned cards passed, last 30 days
+    streak: int  # consecutive learning days with a review, ending today (or yesterday)
+    cards_learned: int  # cards of the learner's decks reviewed at least once
+    next_due: datetime | None  # UTC; the earliest due of those cards (may be in the past: due now)
+    new_today: int = 0  # new cards today's limits still let in
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "due_now": self.due_now, "due_today": self.due_today,
+                "new_today": self.new_today, "reviewed_today": self.reviewed_today,
+                "reviewed_this_week": self.reviewed_this_week, "retention_30d": self.retention_30d,
+                "streak": self.streak, "cards_learned": self.cards_learned, "next_due": _iso(self.next_due)}
+
+
+@dataclass(frozen=True)
+class CardStats:
+    deck: str
+    card_id: str
+    prompt: str
+    attempts: int
+    percent_right: float | None  # 0-100; None before any attempt
+    most_chosen_wrong: str | None  # option text, multiple choice only
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"deck": self.deck, "card_id": self.card_id, "prompt": self.prompt, "attempts": self.attempts,
+                "percent_right": self.percent_right, "most_chosen_wrong": self.most_chosen_wrong}

@@ -1,0 +1,287 @@
+"""SQL for the FSRS state of each (learner, card), the review log, undo, and what is due.
+
+Recording a review is: read the state, insert the log row (UNIQUE (user, deck, card, seq) makes a
+second insert of the same answer fail), write the new state, all inside one `transaction` that the
+caller opens (BEGIN IMMEDIATE: two writers serialise, the second sees the first's row).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlite_utils
+
+from storage.timefmt import iso, parse, parse_optional
+
+# The columns of card_states, in this order everywhere below.
+_STATE_COLUMNS = ("user_id", "deck", "card_id", "state", "step", "stability", "difficulty", "due",
+                  "last_review", "reps", "lapses", "seq", "suspended_at")
+
+
+@dataclass(frozen=True)
+class CardState:
+    """A learner's FSRS state of one card. `state` is fsrs.State's value; times are UTC."""
+
+    user_id: str
+    deck: str
+    card_id: str
+    state: int
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    due: datetime
+    last_review: datetime | None
+    reps: int
+    lapses: int
+    seq: int  # the seq of the last review recorded
+    suspended_at: datetime | None = None
+
+    def to_row(self) -> tuple[Any, ...]:
+        return (self.user_id, self.deck, self.card_id, self.state, self.step, self.stability, self.difficulty,
+                iso(self.due), None if self.last_review is None else iso(self.last_review), self.reps,
+                self.lapses, self.seq, None if self.suspended_at is None else iso(self.suspended_at))
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> CardState:
+        return cls(user_id=row[0], deck=row[1], card_id=row[2], state=row[3], step=row[4], stability=row[5],
+                   difficulty=row[6], due=parse(row[7]), last_review=parse_optional(row[8]), reps=row[9],
+                   lapses=row[10], seq=row[11], suspended_at=parse_optional(row[12]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(zip(_STATE_COLUMNS, self.to_row(), strict=True))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CardState:
+        return cls.from_row([data[c] for c in _STATE_COLUMNS])
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One row of the review log. `before` is the state the review replaced (None: the card was new)."""
+
+    user_id: str
+    deck: str
+    card_id: str
+    seq: int
+    rating: int  # 1..4, fsrs.Rating
+    choice: int | None
+    correct: bool | None
+    reviewed_at: datetime  # UTC
+    learning_day: date  # in the learner's zone
+    duration_ms: int | None
+    source: str  # cli | dm | channel
+    before: CardState | None
+    due: datetime  # next due this review gave, UTC
+    leech: bool
+    id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["before"] = None if self.before is None else self.before.to_dict()
+        return data
+
+
+_LOG_COLUMNS = ("id, user_id, deck, card_id, seq, rating, choice, correct, reviewed_at, learning_day,"
+                " duration_ms, source, before, due, leech")
+
+
+_IDENTITY = 3  # user_id, deck, card_id: the log row has them, the JSON of the state before does not
+
+
+def _state_to_json(state: CardState) -> str:
+    return json.dumps(state.to_row()[_IDENTITY:], separators=(",", ":"))
+
+
+def _state_from_json(identity: Sequence[Any], text: str) -> CardState:
+    return CardState.from_row([*identity, *json.loads(text)])
+
+
+def _record(row: Sequence[Any]) -> ReviewRecord:
+    return ReviewRecord(
+        id=row[0], user_id=row[1], deck=row[2], card_id=row[3], seq=row[4], rating=row[5], choice=row[6],
+        correct=None if row[7] is None else bool(row[7]), reviewed_at=parse(row[8]),
+        learning_day=date.fromisoformat(row[9]), duration_ms=row[10], source=row[11],
+        before=None if row[12] is None else _state_from_json(row[1:4], row[12]), due=parse(row[13]),
+        leech=bool(row[14]))
+
+
+def get_state(db: sqlite_utils.Database, user_id: str, deck: str, card_id: str) -> CardState | None:
+    row = db.conn.execute(f"SELECT {', '.join(_STATE_COLUMNS)} FROM card_states"
+                          " WHERE user_id = ? AND deck = ? AND card_id = ?",
+                          (user_id, deck, card_id)).fetchone()
+    return None if row is None else CardState.from_row(row)
+
+
+def states_of(db: sqlite_utils.Database, user_id: str, deck: str | None = None) -> list[CardState]:
+    sql = f"SELECT {', '.join(_STATE_COLUMNS)} FROM card_states WHERE user_id = ?"
+    params: tuple[str, ...] = (user_id,)
+    if deck is not None:
+        sql += " AND deck = ?"
+        params += (deck,)
+    return [CardState.from_row(r) for r in db.conn.execute(sql + " ORDER BY deck, card_id", params)]
+
+
+def _put_state(conn: Any, state: CardState) -> None:
+    conn.execute(f"INSERT OR REPLACE INTO card_states ({', '.join(_STATE_COLUMNS)})"
+                 f" VALUES ({', '.join('?' * len(_STATE_COLUMNS))})", state.to_row())
+
+
+def _log_row(record: ReviewRecord) -> tuple[Any, ...]:
+    return (record.user_id, record.deck, record.card_id, record.seq, record.rating, record.choice,
+            None if record.correct is None else int(record.correct), iso(record.reviewed_at),
+            record.learning_day.isoformat(), record.duration_ms, record.source,
+            None if record.before is None else record.before.state,
+            None if record.before is None else _state_to_json(record.before), iso(record.due),
+            int(record.leech))
+
+
+_INSERT_LOG = ("INSERT INTO review_log (user_id, deck, card_id, seq, rating, choice, correct, reviewed_at,"
+               " learning_day, duration_ms, source, state_before, before, due, leech)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def record_review(db: sqlite_utils.Database, record: ReviewRecord, after: CardState) -> None:
+    """Insert the log row and write the state after it. Call inside `transaction(db)`; raises
+    sqlite3.IntegrityError when (user, deck, card, seq) is already recorded."""
+    conn = db.conn
+    if not conn.in_transaction:
+        raise RuntimeError("record_review must run inside transaction(db)")
+    conn.execute(_INSERT_LOG, _log_row(record))
+    _put_state(conn, after)
+
+
+def latest_review(db: sqlite_utils.Database, user_id: str, deck: str, card_id: str) -> ReviewRecord | None:
+    row = db.conn.execute(f"SELECT {_LOG_COLUMNS} FROM review_log"
+                          " WHERE user_id = ? AND deck = ? AND card_id = ? ORDER BY seq DESC LIMIT 1",
+                          (user_id, deck, card_id)).fetchone()
+    return None if row is None else _record(row)
+
+
+def last_review_of_user(db: sqlite_utils.Database, user_id: str) -> ReviewRecord | None:
+    """The review recorded last (not: with the latest time) by the learner."""
+    row = db.conn.execute(f"SELECT {_LOG_COLUMNS} FROM review_log WHERE user_id = ?"
+                          " ORDER BY id DESC LIMIT 1", (user_id,)).fetchone()
+    return None if row is None else _record(row)
+
+
+def reviews_of(db: sqlite_utils.Database, user_id: str, deck: str | None = None) -> list[ReviewRecord]:
+    """The learner's review log, oldest first."""
+    sql = f"SELECT {_LOG_COLUMNS} FROM review_log WHERE user_id = ?"
+    params: tuple[str, ...] = (user_id,)
+    if deck is not None:
+        sql += " AND deck = ?"
+        params += (deck,)
+    return [_record(r) for r in db.conn.execute(sql + " ORDER BY reviewed_at, id", params)]
+
+
+def undo_review(db: sqlite_utils.Database, record: ReviewRecord) -> None:
+    """Delete the log row and put back the state before it (no row when the card was new).
+    Call inside `transaction(db)`."""
+    conn = db.conn
+    if not conn.in_transaction:
+        raise RuntimeError("undo_review must run inside transaction(db)")
+    conn.execute("DELETE FROM review_log WHERE id = ?", (record.id,))
+    if record.before is None:
+        conn.execute("DELETE FROM card_states WHERE user_id = ? AND deck = ? AND card_id = ?",
+                     (record.user_id, record.deck, record.card_id))
+    else:
+        _put_state(conn, record.before)
+
+
+def set_suspended(db: sqlite_utils.Database, user_id: str, deck: str, card_id: str,
+                  at: datetime | None) -> bool:
+    conn = db.conn
+    cursor = conn.execute("UPDATE card_states SET suspended_at = ?"
+                          " WHERE user_id = ? AND deck = ? AND card_id = ?",
+                          (None if at is None else iso(at), user_id, deck, card_id))
+    return cursor.rowcount == 1
+
+
+@dataclass(frozen=True)
+class DueRow:
+    user_id: str
+    deck: str
+    card_id: str
+    due: datetime  # UTC
+    seq: int  # of the last review; the next one is seq + 1
+
+
+_ACTIVE = """JOIN enrollments e ON e.user_id = {t}.user_id AND e.deck = {t}.deck AND e.left_at IS NULL
+    JOIN learners l ON l.user_id = e.user_id AND l.paused_at IS NULL"""
+
+
+def due_review_rows(db: sqlite_utils.Database, *, before: datetime, user_id: str | None = None,
+                    deck: str | None = None, include_paused: bool = False) -> list[DueRow]:
+    """Cards due before `before` (UTC) of active enrollments of unpaused (or, with include_paused,
+    all) learners, not suspended nor retired, by learner then due time (most overdue first)."""
+    active = _ACTIVE.format(t="s")
+    if include_paused:
+        active = active.replace(" AND l.paused_at IS NULL", "")
+    sql = (f"SELECT s.user_id, s.deck, s.card_id, s.due, s.seq FROM card_states s {active}"
+           " JOIN cards c ON c.deck = s.deck AND c.card_id = s.card_id"
+           "  AND c.retired_at IS NULL AND c.kind != 'prompt'"
+           " WHERE s.suspended_at IS NULL AND s.due < ?")
+    params: list[Any] = [iso(before)]
+    if user_id is not None:
+        sql += " AND s.user_id = ?"
+        params.append(user_id)
+    if deck is not None:
+        sql += " AND s.deck = ?"
+        params.append(deck)
+    rows = db.conn.execute(sql + " ORDER BY s.user_id, s.due, s.deck, s.card_id", params)
+    return [DueRow(user_id=r[0], deck=r[1], card_id=r[2], due=parse(r[3]), seq=r[4]) for r in rows]
+
+
+def unseen_card_rows(db: sqlite_utils.Database, *, user_id: str | None = None,
+                     deck: str | None = None) -> list[tuple[str, str, str]]:
+    """(user_id, deck, card_id) of cards the learner has never reviewed, in deck order, at most the
+    enrollment's new_per_day of them per deck (today's remaining slots are at most that)."""
+    where, params = "", []
+    if user_id is not None:
+        where += " AND e.user_id = ?"
+        params.append(user_id)
+    if deck is not None:
+        where += " AND e.deck = ?"
+        params.append(deck)
+    sql = f"""SELECT user_id, deck, card_id FROM (
+        SELECT e.user_id, e.deck, c.card_id, c.position, e.new_per_day,
+               row_number() OVER (PARTITION BY e.user_id, e.deck ORDER BY c.position) AS n
+        FROM enrollments e
+        JOIN learners l ON l.user_id = e.user_id AND l.paused_at IS NULL
+        JOIN cards c ON c.deck = e.deck AND c.retired_at IS NULL AND c.kind != 'prompt'
+        WHERE e.left_at IS NULL {where} AND NOT EXISTS (SELECT 1 FROM card_states s
+              WHERE s.user_id = e.user_id AND s.deck = e.deck AND s.card_id = c.card_id))
+        WHERE n <= new_per_day ORDER BY user_id, deck, position"""
+    return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, params)]
+
+
+def day_counts(db: sqlite_utils.Database, days: Iterable[date], *,
+               user_id: str | None = None) -> dict[tuple[str, str, date], tuple[int, int]]:
+    """(user, deck, learning day) -> (new cards introduced, reviews of seen cards) on those days."""
+    day_list = sorted({d.isoformat() for d in days})
+    if not day_list:
+        return {}
+    sql = (f"SELECT user_id, deck, learning_day, sum(seq = 1), sum(seq > 1) FROM review_log"
+           f" WHERE learning_day IN ({', '.join('?' * len(day_list))})")
+    params: list[str] = list(day_list)
+    if user_id is not None:
+        sql += " AND user_id = ?"
+        params.append(user_id)
+    rows = db.conn.execute(sql + " GROUP BY user_id, deck, learning_day", params)
+    return {(r[0], r[1], date.fromisoformat(r[2])): (r[3], r[4]) for r in rows}
+
+
+def insert_history(db: sqlite_utils.Database, states: Iterable[CardState],
+                   records: Iterable[ReviewRecord]) -> None:
+    """Bulk load of states and log rows as they are (no scheduling), for benchmarks and migrations
+    from another tool. Call inside `transaction(db)`."""
+    conn = db.conn
+    if not conn.in_transaction:
+        raise RuntimeError("insert_history must run inside transaction(db)")
+    conn.executemany(f"INSERT INTO card_states ({', '.join(_STATE_COLUMNS)})"
+                     f" VALUES ({', '.join('?' * len(_STATE_COLUMNS))})", (s.to_row() for s in states))
+    conn.executemany(_INSERT_LOG, (_log_row(r) for r in records))

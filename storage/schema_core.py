@@ -1,0 +1,103 @@
+"""Tables of the learning core (versions 1-99): decks, cards, learners, enrollments, the FSRS state
+of each (learner, card) and the review log.
+
+Times are ISO-8601 strings in UTC written by `storage.timefmt.iso` (always with microseconds and
+`+00:00`, so they compare correctly as text). `learning_day` is a calendar date (YYYY-MM-DD) in the
+learner's own zone, the day starting at 04:00 local. `delivery_time` is a local wall-clock HH:MM.
+"""
+
+from __future__ import annotations
+
+from storage.db import Migration
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "decks, cards, learners, enrollments, card states, review log", """
+CREATE TABLE decks (
+    slug TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    description TEXT,
+    desired_retention REAL NOT NULL DEFAULT 0.9
+        CHECK (desired_retention > 0 AND desired_retention < 1),
+    source TEXT,                                -- where it was imported from (a path, "slack")
+    revision INTEGER NOT NULL DEFAULT 1,        -- bumped by every import that changes a card
+    imported_at TEXT NOT NULL
+);
+
+CREATE TABLE cards (
+    deck TEXT NOT NULL REFERENCES decks (slug),
+    card_id TEXT NOT NULL,                      -- content.model's stable id
+    kind TEXT NOT NULL CHECK (kind IN ('flashcard', 'mcq', 'prompt')),
+    position INTEGER NOT NULL,                  -- order in the deck, 0-based
+    data TEXT NOT NULL,                         -- the card's to_dict() as JSON
+    added_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    retired_at TEXT,                            -- no longer in the deck; history kept
+    PRIMARY KEY (deck, card_id)
+);
+
+CREATE TABLE learners (
+    user_id TEXT PRIMARY KEY,
+    name TEXT,
+    tz TEXT NOT NULL,                           -- IANA zone
+    delivery_time TEXT NOT NULL DEFAULT '08:30',
+    paused_at TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE enrollments (
+    user_id TEXT NOT NULL REFERENCES learners (user_id),
+    deck TEXT NOT NULL REFERENCES decks (slug),
+    new_per_day INTEGER NOT NULL DEFAULT 5 CHECK (new_per_day >= 0),
+    reviews_per_day INTEGER NOT NULL DEFAULT 30 CHECK (reviews_per_day >= 0),
+    joined_at TEXT NOT NULL,
+    left_at TEXT,
+    PRIMARY KEY (user_id, deck)
+);
+CREATE INDEX enrollments_deck ON enrollments (deck);
+
+-- No row: the card is new to this learner. fsrs has no New state: after the first review a card
+-- is in Review (2) with these settings (no learning steps).
+CREATE TABLE card_states (
+    user_id TEXT NOT NULL REFERENCES learners (user_id),
+    deck TEXT NOT NULL,
+    card_id TEXT NOT NULL,
+    state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),   -- fsrs.State
+    step INTEGER,
+    stability REAL,
+    difficulty REAL,
+    due TEXT NOT NULL,
+    last_review TEXT,
+    reps INTEGER NOT NULL DEFAULT 0,
+    lapses INTEGER NOT NULL DEFAULT 0,          -- Again on a card in Review
+    seq INTEGER NOT NULL DEFAULT 0,             -- the seq of the last review recorded
+    suspended_at TEXT,                          -- leech (8 lapses) or by hand
+    PRIMARY KEY (user_id, deck, card_id),
+    FOREIGN KEY (deck, card_id) REFERENCES cards (deck, card_id)
+);
+CREATE INDEX card_states_due ON card_states (due) WHERE suspended_at IS NULL;
+
+CREATE TABLE review_log (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES learners (user_id),
+    deck TEXT NOT NULL,
+    card_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,                       -- 1 for the first review of the card by the user
+    rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
+    choice INTEGER,                             -- option chosen (multiple choice), 0-based
+    correct INTEGER,                            -- 1/0 for multiple choice, NULL when self-graded
+    reviewed_at TEXT NOT NULL,
+    learning_day TEXT NOT NULL,
+    duration_ms INTEGER,
+    source TEXT NOT NULL CHECK (source IN ('cli', 'dm', 'channel')),
+    state_before INTEGER,                       -- fsrs.State before, NULL when the card was new
+    before TEXT,                                -- card_states row before, JSON array from `state` on (undo)
+    due TEXT NOT NULL,                          -- the next due this review gave
+    leech INTEGER NOT NULL DEFAULT 0,           -- this review suspended the card
+    UNIQUE (user_id, deck, card_id, seq),
+    FOREIGN KEY (deck, card_id) REFERENCES cards (deck, card_id)
+);
+CREATE INDEX review_log_day ON review_log (learning_day, user_id);
+CREATE INDEX review_log_user ON review_log (user_id);  -- rowid order within: the last recorded first
+CREATE INDEX review_log_card ON review_log (deck, card_id);
+"""),
+]
