@@ -1,0 +1,201 @@
+"""The two arms of the comparison on the same images and folds (torch; child process only).
+
+Clocks: the pre-trained arm's clock starts before its backbone is loaded, so loading and embedding
+count against its budget (fair to the scratch arm, which needs neither). Decoding and resizing the
+images is shared by both arms and counted on neither. Each arm's clock stops at budget_s; the linear
+head stops earlier when its fixed number of steps is done (it has converged), and in the demo the
+scratch arm stops once it fits its training images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+
+from bot.finetune.backbone import Backbone, build_scratch_twin, load_backbone
+from bot.finetune.embedding import StageProgress, embed, to_tensor
+from bot.finetune.folds import ArmClock, Fold, Record, held_out_targets
+from bot.finetune.report import ArmResult
+from bot.finetune.train import (
+    LinearHeads,
+    finetune_last_block,
+    normalize,
+    small_cnn,
+    train_linear_heads,
+    train_scratch,
+)
+
+# On a CPU the pre-trained arm keeps the backbone's 224 px. bench/finetune.py measured smaller inputs:
+# on silhouettes (10/class) 224/192/160 px gave 88.0/88.4/88.1% at 58/86/145 images/s, but on photo
+# crops Lite0's ImageNet top-1 at 192/160 px matched its 224 px answer only 88%/77% of the time:
+# photos, what people post, lose more than the seconds saved on a few dozen images are worth.
+CPU_IMAGE_SIZE = 224
+CPU_SCRATCH_SIZE = 64
+SCRATCH_MEAN = SCRATCH_STD = (0.5, 0.5, 0.5)
+
+
+@dataclass
+class Comparison:
+    pretrained: ArmResult
+    scratch: ArmResult
+    embed_s: float
+    image_size: int
+    held_out: int
+    head: LinearHeads  # refit on all images, for classify
+    backbone: Backbone
+
+
+def pretrained_arm(
+    backbone: Backbone,
+    features: torch.Tensor,
+    trunk: torch.Tensor | None,
+    labels: torch.Tensor,
+    folds: Sequence[Fold],
+    classes: Sequence[str],
+    clock: ArmClock,
+    *,
+    budget_s: float,
+) -> ArmResult:
+    """A linear head on features [N,D]; then, when trunk (the last block's cached input) is given and
+    budget is left, the last block fine-tuned as well. clock already counts loading and embedding."""
+    record = Record(held_out_targets(labels.tolist(), folds), len(classes))
+    heads, steps = train_linear_heads(features, labels, folds, len(classes), clock, record, budget_s=budget_s)
+    method = "linear head on frozen features"
+    if trunk is not None and len(folds) == 1 and clock.elapsed() < budget_s:
+        steps += finetune_last_block(
+            backbone.tail,
+            backbone.tail_modules(),
+            heads.as_linear(0),
+            trunk,
+            labels,
+            folds[0],
+            clock,
+            record,
+            budget_s=budget_s,
+            eval_every_s=_eval_every(budget_s),
+        )
+        method = "linear head, then last block fine-tuned"
+    done_at = record.curve[-1][0] if record.curve else 0.0
+    note = f"done at {done_at:.1f} s: the head had converged" if done_at < budget_s - 0.05 else ""
+    return _arm_result(record, classes, method, steps, note)
+
+
+def scratch_arm(
+    pixels: torch.Tensor,
+    labels: torch.Tensor,
+    folds: Sequence[Fold],
+    classes: Sequence[str],
+    *,
+    device: torch.device,
+    backbone_name: str,
+    budget_s: float,
+    seed: int = 0,
+    progress: StageProgress | None = None,
+) -> ArmResult:
+    """The same task from random initialisation on uint8 pixels [N,3,S,S]: on a GPU the backbone's
+    own architecture, on a CPU a small CNN (pixels should then be CPU_SCRATCH_SIZE px)."""
+    num_classes = len(classes)
+    if device.type == "cuda":
+        lr, method = 1e-3, f"{backbone_name}, random init, {pixels.shape[-1]} px"
+
+        def make_model() -> torch.nn.Module:
+            return build_scratch_twin(backbone_name, num_classes)
+    else:
+        lr, method = 3e-3, f"small CNN, {pixels.shape[-1]} px"
+
+        def make_model() -> torch.nn.Module:
+            return small_cnn(num_classes)
+
+    images = normalize(pixels.to(device), SCRATCH_MEAN, SCRATCH_STD)
+    record = Record(held_out_targets(labels.tolist(), folds), num_classes)
+    steps = train_scratch(
+        make_model,
+        images,
+        labels,
+        folds,
+        ArmClock(),
+        record,
+        budget_s=budget_s,
+        eval_every_s=_eval_every(budget_s),
+        lr=lr,
+        seed=seed,
+        progress=None if progress is None else (lambda message: progress("baseline", message)),
+    )
+    return _arm_result(record, classes, method, steps)
+
+
+def _eval_every(budget_s: float) -> float:
+    return max(0.1, budget_s / 60)
+
+
+def compare_arms(
+    images: Sequence[Image.Image],
+    labels: Sequence[int],
+    classes: Sequence[str],
+    folds: Sequence[Fold],
+    *,
+    device: torch.device,
+    backbone_name: str,
+    budget_s: float,
+    image_size: int | None = None,
+    seed: int = 0,
+    finetune: bool | None = None,
+    progress: StageProgress | None = None,
+) -> Comparison:
+    """Both arms on the same images and folds. finetune (None: on a GPU) also fine-tunes the last
+    block of the backbone after the linear head, when there is a single fold."""
+    note = progress or (lambda stage, message: None)
+    targets = torch.tensor(list(labels), device=device)  # also starts CUDA: shared, on neither clock
+    clock = ArmClock()
+    note("loading", f"loading the pre-trained {backbone_name}")
+    backbone = load_backbone(backbone_name, str(device))
+    size = image_size or (backbone.input_size if device.type == "cuda" else CPU_IMAGE_SIZE)
+    finetune = (device.type == "cuda") if finetune is None else finetune
+    with clock.paused():  # decoding and resizing are shared work, counted on neither clock
+        pixels = to_tensor(images, size, backbone.interpolation)
+    keep_trunk = finetune and backbone.splittable and len(folds) == 1
+    features, trunk = embed(backbone, pixels, device, keep_trunk=keep_trunk, progress=note)
+    embed_s = clock.elapsed()
+    note("training", f"training a new head on {backbone_name} features")
+    pretrained = pretrained_arm(backbone, features, trunk, targets, folds, classes, clock, budget_s=budget_s)
+    del trunk
+
+    note("baseline", f"training from scratch for up to {budget_s:g} s")
+    scratch_size = size if device.type == "cuda" else CPU_SCRATCH_SIZE
+    small = to_tensor(images, scratch_size) if scratch_size != size else pixels
+    scratch = scratch_arm(
+        small,
+        targets,
+        folds,
+        classes,
+        device=device,
+        backbone_name=backbone_name,
+        budget_s=budget_s,
+        seed=seed,
+        progress=note,
+    )
+
+    everything = [Fold(list(range(len(labels))), [])]
+    head, _ = train_linear_heads(
+        features, targets, everything, len(classes), ArmClock(), None, budget_s=float("inf")
+    )
+    return Comparison(
+        pretrained, scratch, embed_s, size, len(held_out_targets(list(labels), folds)), head, backbone
+    )
+
+
+def _arm_result(record: Record, classes: Sequence[str], method: str, steps: int, note: str = "") -> ArmResult:
+    return ArmResult(
+        accuracy=max(record.best_accuracy, 0.0),
+        seconds=round(record.best_seconds, 3),
+        per_class=record.per_class(classes),
+        confusion=record.confusion(),
+        curve=record.curve,
+        method=method,
+        final_accuracy=record.last_accuracy,
+        steps=steps,
+        note=note,
+    )
