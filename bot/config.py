@@ -30,6 +30,16 @@ class Settings:
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    # /finetune: where demos keep their trained heads and charts (None: a folder next to db_path),
+    # each arm's training budget and the hard time limit of one demo (seconds), and the device
+    # (None: cuda when there is one, else cpu).
+    finetune_dir: str | None = None
+    finetune_budget_s: float = 10.0
+    finetune_time_limit_s: float = 300.0
+    finetune_device: str | None = None
+    # Daily DMs: at most this many chat.postMessage calls a second across all members (TUTOR_DM_RATE;
+    # 0 = no pacing). Slack's own limit is about 1 message a second per channel, with bursts allowed.
+    dm_rate_per_s: float = 20.0
 
     def require_slack(self, *, socket_mode: bool) -> None:
         """Raise ConfigError naming each Slack variable the chosen mode needs but lacks."""
@@ -84,6 +94,30 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"{name} should start with {prefix!r}; check you pasted the right token")
         return value
 
+    def seconds(name: str, default: float) -> float:
+        raw = env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not 0 < value < 86_400:
+            raise ConfigError(f"{name}={raw!r} must be a number of seconds, such as 10")
+        return value
+
+    device = env.get("TUTOR_FINETUNE_DEVICE", "").strip().lower() or None
+    if device is not None and device not in ("cpu", "cuda") and not re.match(r"^cuda:\d+$", device):
+        raise ConfigError(f"TUTOR_FINETUNE_DEVICE={device!r} must be cpu, cuda or cuda:N")
+
+    dm_rate_raw = env.get("TUTOR_DM_RATE", "").strip()
+    try:
+        dm_rate = float(dm_rate_raw) if dm_rate_raw else 20.0
+    except ValueError:
+        dm_rate = -1.0
+    if not 0 <= dm_rate <= 1000:
+        raise ConfigError(f"TUTOR_DM_RATE={dm_rate_raw!r} must be messages a second (0-1000; 0 = no pacing)")
+
     return Settings(
         db_path=db_path,
         admins=frozenset(admins),
@@ -92,4 +126,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         slack_app_token=token("SLACK_APP_TOKEN", "xapp-"),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip() or None,
         slack_api_url=api_url,
+        finetune_dir=env.get("TUTOR_FINETUNE_DIR", "").strip() or None,
+        finetune_budget_s=seconds("TUTOR_FINETUNE_BUDGET", 10.0),
+        finetune_time_limit_s=seconds("TUTOR_FINETUNE_TIME_LIMIT", 300.0),
+        finetune_device=device,
+        dm_rate_per_s=dm_rate,
     )

@@ -1,0 +1,73 @@
+"""Timed work, with APScheduler 3.x: one job, a tick at the start of every minute (and once right at
+start-up, which makes up what was missed while the bot was down).
+
+The rows in SQLite are the truth: each tick reads the learners (delivery time, zone) and the channel
+schedules and does whatever is due, so a schedule added by a command is picked up at the next tick
+and nothing has to be rebuilt or kept in step. Each send is claimed in SQLite first, so a tick that
+runs twice, or a second process by mistake, sends nothing twice.
+
+Start exactly one scheduler per deployment: `tutor serve` starts it in the web process (waitress is
+one process with threads). Never start it in `build_app`, or each web worker would run its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from slack_sdk import WebClient
+
+from bot.slack.context import AppContext
+from bot.slack.delivery import DeliveryReport, run_due_deliveries
+from bot.slack.qotd import ChannelReport, run_channel_posts
+from bot.slack.services import SlackServices
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "tutor-tick"
+
+
+@dataclass(frozen=True)
+class TickReport:
+    now: datetime
+    channels: ChannelReport
+    deliveries: DeliveryReport
+
+
+def tick(ctx: AppContext | SlackServices, client: WebClient, now: datetime | None = None) -> TickReport:
+    """Everything due at `now` (default: the context's clock): close and post questions of the day,
+    then send the daily DMs. A plain function: tests call it with a simulated `now`."""
+    svc = SlackServices.of(ctx)
+    now = svc.now() if now is None else now
+    channels = run_channel_posts(svc, client, now)
+    deliveries = run_due_deliveries(svc, client, now)
+    if channels.posted or channels.closed or deliveries.sent or deliveries.failed:
+        log.info("tick %s: %d posted, %d closed, %d DMs sent, %d failed", now.isoformat(timespec="minutes"),
+                 channels.posted, channels.closed, deliveries.sent, deliveries.failed)
+    return TickReport(now=now, channels=channels, deliveries=deliveries)
+
+
+def _safe_tick(svc: SlackServices, client: WebClient) -> None:
+    try:
+        tick(svc, client)
+    except Exception:  # keep the scheduler alive; the next tick tries again
+        log.exception("scheduled tick failed")
+
+
+def build_scheduler(svc: SlackServices, client: WebClient) -> BackgroundScheduler:
+    """A scheduler (not started) with the minute tick; its first run is immediate (catch-up)."""
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(_safe_tick, CronTrigger(second=0, timezone=UTC), args=(svc, client), id=JOB_ID,
+                      max_instances=1, coalesce=True, misfire_grace_time=50,
+                      next_run_time=datetime.now(UTC), replace_existing=True)
+    return scheduler
+
+
+def start_scheduler(svc: SlackServices, client: WebClient) -> BackgroundScheduler:
+    scheduler = build_scheduler(svc, client)
+    scheduler.start()
+    log.info("scheduler started: a tick every minute")
+    return scheduler

@@ -1,0 +1,49 @@
+"""Build the Bolt app (as Slack's bolt-python starter template does): one App, listeners registered
+by concern from `bot.slack.listeners`. Building an app starts nothing: no scheduler, no server (see
+serve.py), so tests and a second web worker can build as many as they like."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.slack.client import make_client
+from bot.slack.context import AppContext
+from bot.slack.listeners import register_all
+from bot.slack.services import SlackServices
+
+log = logging.getLogger(__name__)
+
+LISTENER_THREADS = 32
+
+
+def build_app(ctx: AppContext, *, client: WebClient | None = None,
+              services: SlackServices | None = None) -> App:
+    """The tutor's Bolt app over `ctx`. `client` defaults to one with the bot token, SLACK_API_URL
+    and retries on 429; Bolt checks the token with auth.test once, here."""
+    settings = ctx.settings
+    client = client or make_client(settings)
+    app = App(
+        name="tutor",
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",  # unused in Socket Mode
+        process_before_response=False,  # ack() is sent at once; listeners go on in Bolt's thread pool
+        logger=logging.getLogger("tutor.slack"),
+        # Bolt calls ack() on this pool too: enough threads that slow listeners never delay an ack.
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS,
+                                             thread_name_prefix="tutor-listener"),
+    )
+    svc = register_all(app, ctx, services=services)
+    app.tutor_services = svc  # type: ignore[attr-defined]
+    return app
+
+
+def services_of(app: App) -> SlackServices:
+    """The services the app's listeners share (the scheduler must use the same ones)."""
+    svc = getattr(app, "tutor_services", None)
+    if not isinstance(svc, SlackServices):
+        raise TypeError("this App was not built by bot.slack.app.build_app")
+    return svc

@@ -1,0 +1,45 @@
+"""Publish a member's App Home tab (views.publish) from the core's stats; admins also see decks,
+schedules and per-question stats."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.slack.blocks_home import AdminPanel, home_view
+from bot.slack.services import SlackServices
+
+log = logging.getLogger(__name__)
+
+
+def admin_panel(svc: SlackServices) -> AdminPanel:
+    tutor = svc.ctx.tutor
+    decks = tutor.decks()
+    return AdminPanel(decks=decks, schedules=svc.state.schedules(),
+                      card_stats={d.slug: tutor.card_stats(d.slug) for d in decks})
+
+
+def sync_timezone(svc: SlackServices, client: WebClient, user_id: str) -> None:
+    """Store the member's Slack time zone when it changed (they travelled, or set it)."""
+    learner = svc.ctx.tutor.learner(user_id)
+    if learner is None:
+        return
+    user = svc.users.info(client, user_id)
+    if user is not None and user.tz and user.tz != learner.tz:
+        svc.ctx.tutor.ensure_learner(user_id, name=user.name, tz=user.tz)
+
+
+def publish_home(svc: SlackServices, client: WebClient, user_id: str) -> None:
+    """Render and publish the Home tab; a Slack error is logged, not raised (the tab is a view of
+    the data, not a place where anything gets lost)."""
+    now = svc.now()
+    tutor = svc.ctx.tutor
+    learner = tutor.learner(user_id)
+    stats = tutor.stats(user_id, now) if learner is not None else None
+    panel = admin_panel(svc) if svc.users.is_admin(client, user_id) else None
+    try:
+        client.views_publish(user_id=user_id, view=home_view(learner, stats, now, admin=panel))
+    except SlackApiError as exc:
+        log.warning("views.publish for %s failed: %s", user_id, exc.response.get("error"))

@@ -1,0 +1,232 @@
+"""The review in a DM: one message per session, changed in place (chat.update) card after card.
+
+A session is a row (storage.slack_state); what comes next is always the core's answer
+(`Tutor.due_cards`) minus the cards already answered in this session, so a click on a stale or
+repeated button can never skip or repeat a card. Each answer carries the seq the core expects, so
+the core stores a double click once; the session counts it once (UNIQUE key) too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk import WebClient
+
+from bot.slack.blocks import (
+    CardRef,
+    Message,
+    SessionSummary,
+    card_message,
+    decode_value,
+    flashcard_answer_message,
+    grade_note,
+    mcq_result_message,
+    summary_blocks,
+    summary_message,
+)
+from bot.slack.services import SlackServices
+from bot.tutor import DueItem, Rating, ReviewResult, TutorError
+from content.model import Card, CardKind, Flashcard, MultipleChoice
+
+log = logging.getLogger(__name__)
+
+SOURCE = "dm"  # the review log's name for answers given in a DM
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class Click:
+    """A button click on a review message: who, where, and the button's value."""
+
+    user_id: str
+    channel_id: str
+    ts: str
+    value: str | None
+
+
+def find_card(svc: SlackServices, deck: str, card_id: str) -> Card | None:
+    """The active card, or None when its deck or the card is gone (retired since the message)."""
+    try:
+        return svc.ctx.tutor.deck(deck).card(card_id)
+    except TutorError:
+        return None
+
+
+def next_item(svc: SlackServices, session_id: int, user_id: str, now: datetime) -> tuple[DueItem | None, int]:
+    """The next card of the session and how many are left including it."""
+    answered = svc.state.session_answered(session_id)
+    due = [item for item in svc.ctx.tutor.due_cards(user_id, now)
+           if item.card.kind is not CardKind.PROMPT and (item.deck, item.card.id) not in answered]
+    return (due[0] if due else None), len(due)
+
+
+def summary(svc: SlackServices, session_id: int, user_id: str, now: datetime) -> SessionSummary:
+    tally = svc.state.session_tally(session_id)
+    stats = svc.ctx.tutor.stats(user_id, now)
+    learner = svc.ctx.tutor.learner(user_id)
+    tz = learner.tz if learner else svc.ctx.settings.timezone
+    return SessionSummary(reviewed=tally.reviewed, right=tally.right, streak=stats.streak,
+                          next_due=stats.next_due, tz=tz)
+
+
+def render_next(svc: SlackServices, session_id: int, user_id: str, now: datetime, *,
+                note: str | None = None) -> tuple[Message, bool]:
+    """The next card, or the summary when none is left (then the session is marked finished).
+    Returns (message, finished)."""
+    item, remaining = next_item(svc, session_id, user_id, now)
+    if item is None:
+        svc.state.finish_session(session_id, now)
+        return summary_message(summary(svc, session_id, user_id, now), now, note=note), True
+    ref = CardRef(session_id, item.deck, item.card.id, item.seq)
+    return card_message(ref, item.card, is_new=item.is_new, remaining=remaining, note=note), False
+
+
+def dm_channel(svc: SlackServices, client: WebClient, user_id: str) -> str:
+    """The bot's DM channel with the member (conversations.open once, then remembered)."""
+    channel = svc.state.dm_channel(user_id)
+    if channel is None:
+        channel = client.conversations_open(users=user_id)["channel"]["id"]
+        svc.state.remember_dm_channel(user_id, channel)
+    return channel
+
+
+def post_session(svc: SlackServices, client: WebClient, user_id: str, session_id: int, now: datetime, *,
+                 note: str | None = None, due: list[DueItem] | None = None) -> Posted | None:
+    """Post the new session's first card in the member's DM (`due`: their due cards when already
+    planned, else asked of the core); None (nothing posted) when nothing is due."""
+    if due is None:
+        message, finished = render_next(svc, session_id, user_id, now, note=note)
+        if finished:
+            return None
+    else:
+        items = [item for item in due if item.card.kind is not CardKind.PROMPT]
+        if not items:
+            return None
+        first = items[0]
+        ref = CardRef(session_id, first.deck, first.card.id, first.seq)
+        message = card_message(ref, first.card, is_new=first.is_new, remaining=len(items), note=note)
+    channel = dm_channel(svc, client, user_id)
+    answer = client.chat_postMessage(channel=channel, **message.as_kwargs())
+    return Posted(channel=answer["channel"], ts=answer["ts"])
+
+
+def start_review(svc: SlackServices, client: WebClient, user_id: str, *, origin: str) -> Posted | None:
+    """A review on demand (`/tutor review`, the Home tab's button); None when nothing is due."""
+    now = svc.now()
+    item, remaining = next_item(svc, 0, user_id, now)
+    if item is None:
+        return None
+    session_id = svc.state.create_session(user_id, origin, now)
+    note = f"Review started · {remaining} due"
+    return post_session(svc, client, user_id, session_id, now, note=note)
+
+
+def _update(client: WebClient, click: Click, message: Message) -> None:
+    client.chat_update(channel=click.channel_id, ts=click.ts, **message.as_kwargs())
+
+
+def _own(svc: SlackServices, click: Click, session_id: int) -> bool:
+    owner = svc.state.session_user(session_id)
+    if owner != click.user_id:
+        log.warning("ignored a click by %s on session %s of %s", click.user_id, session_id, owner)
+        return False
+    return True
+
+
+def _after_finish(svc: SlackServices, client: WebClient, user_id: str) -> None:
+    from bot.slack.home import publish_home  # home imports review for its "Review now" button
+
+    publish_home(svc, client, user_id)
+
+
+def on_show_answer(svc: SlackServices, client: WebClient, click: Click) -> None:
+    ref, _ = CardRef.from_value(click.value)
+    if not _own(svc, click, ref.session_id):
+        return
+    now = svc.now()
+    card = find_card(svc, ref.deck, ref.card_id)
+    answered = (ref.deck, ref.card_id) in svc.state.session_answered(ref.session_id)
+    if answered or not isinstance(card, Flashcard):
+        message, finished = render_next(svc, ref.session_id, click.user_id, now)  # already graded / gone
+    else:
+        intervals = svc.ctx.tutor.next_intervals(click.user_id, ref.deck, ref.card_id, now)
+        _, remaining = next_item(svc, ref.session_id, click.user_id, now)
+        message, finished = flashcard_answer_message(ref, card, intervals, remaining=remaining), False
+    _update(client, click, message)
+    if finished:
+        _after_finish(svc, client, click.user_id)
+
+
+def _record(svc: SlackServices, ref: CardRef, result: ReviewResult, now: datetime) -> None:
+    svc.state.record_session_answer(ref.session_id, ref.deck, ref.card_id, seq=ref.seq,
+                                    rating=int(result.rating), correct=result.correct, now=now)
+
+
+def on_grade(svc: SlackServices, client: WebClient, click: Click) -> None:
+    """A grade on a flashcard: record it (once), then show the next card with a line about this one."""
+    ref, data = CardRef.from_value(click.value)
+    if not _own(svc, click, ref.session_id):
+        return
+    now = svc.now()
+    try:
+        result = svc.ctx.tutor.grade(click.user_id, ref.deck, ref.card_id, Rating(int(data["r"])),
+                                     seq=ref.seq, now=now, source=SOURCE)
+    except TutorError as exc:  # a stale button (the card was reviewed elsewhere, or removed)
+        note = f"{exc}."
+    else:
+        _record(svc, ref, result, now)
+        note = grade_note(result)
+    message, finished = render_next(svc, ref.session_id, click.user_id, now, note=note)
+    _update(client, click, message)
+    if finished:
+        _after_finish(svc, client, click.user_id)
+
+
+def on_choice(svc: SlackServices, client: WebClient, click: Click) -> None:
+    """An option of a multiple-choice card: grade it (once; a second click shows the first answer's
+    result), then show right/wrong with the explanation and "Next", or the summary at the end."""
+    ref, data = CardRef.from_value(click.value)
+    if not _own(svc, click, ref.session_id):
+        return
+    now = svc.now()
+    card = find_card(svc, ref.deck, ref.card_id)
+    if not isinstance(card, MultipleChoice):
+        message, finished = render_next(svc, ref.session_id, click.user_id, now,
+                                        note="That question was removed from the deck.")
+        _update(client, click, message)
+        return
+    try:
+        result = svc.ctx.tutor.answer_choice(click.user_id, ref.deck, ref.card_id, int(data["o"]),
+                                             seq=ref.seq, now=now, source=SOURCE)
+    except TutorError as exc:  # a stale button: show what is next instead
+        message, finished = render_next(svc, ref.session_id, click.user_id, now, note=f"{exc}.")
+        _update(client, click, message)
+        return
+    _record(svc, ref, result, now)
+    item, _ = next_item(svc, ref.session_id, click.user_id, now)
+    finished = item is None
+    tail = None
+    if finished:
+        svc.state.finish_session(ref.session_id, now)
+        tail = summary_blocks(summary(svc, ref.session_id, click.user_id, now), now)
+    _update(client, click, mcq_result_message(ref.session_id, card, result, summary=tail))
+    if finished:
+        _after_finish(svc, client, click.user_id)
+
+
+def on_next(svc: SlackServices, client: WebClient, click: Click) -> None:
+    data = decode_value(click.value)
+    session_id = int(data["s"])
+    if not _own(svc, click, session_id):
+        return
+    message, finished = render_next(svc, session_id, click.user_id, svc.now())
+    _update(client, click, message)
+    if finished:
+        _after_finish(svc, client, click.user_id)

@@ -1,0 +1,151 @@
+"""`tutor serve`: Socket Mode (SLACK_APP_TOKEN; no public URL) or `--http` behind waitress, the
+production WSGI server, at /slack/events. The scheduler starts here, once per deployment: waitress
+is one process with threads, so `web: tutor serve --http` in a Procfile runs one scheduler.
+
+`start_http` serves the same WSGI app on a port (0: a free one) in a thread; the end-to-end tests
+use it, so they go through the very server and routes production uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+
+from bot.config import ConfigError, Settings
+from bot.slack.app import build_app, services_of
+from bot.slack.client import make_client
+from bot.slack.context import AppContext
+from bot.slack.services import SlackServices
+from bot.tutor import Tutor
+from storage.db import open_db
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+DEFAULT_PORT = 3000
+HTTP_THREADS = 16  # Bolt acks on the request thread and works on its own pool
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def make_wsgi_app(app: App) -> WsgiApp:
+    """Slack's requests at POST /slack/events; GET /healthz answers "ok" for load balancers."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+        return slack(environ, start_response)
+
+    return wsgi
+
+
+@dataclass
+class Runtime:
+    """Everything a running bot holds."""
+
+    ctx: AppContext
+    client: WebClient
+    app: App
+    services: SlackServices
+
+
+def build_runtime(settings: Settings, *, client: WebClient | None = None) -> Runtime:
+    db = open_db(settings.db_path)
+    ctx = AppContext(settings=settings, db=db, tutor=Tutor(db, default_tz=settings.timezone))
+    client = client or make_client(settings)
+    app = build_app(ctx, client=client)
+    return Runtime(ctx=ctx, client=client, app=app, services=services_of(app))
+
+
+class HttpServer:
+    """waitress serving a WSGI app in a daemon thread; `url` is http://HOST:PORT."""
+
+    def __init__(self, wsgi: WsgiApp, *, host: str = "127.0.0.1", port: int = 0,
+                 threads: int = HTTP_THREADS) -> None:
+        from waitress.server import create_server
+
+        server: Any = create_server(wsgi, host=host, port=port, threads=threads, connection_limit=1000,
+                                    backlog=1024, clear_untrusted_proxy_headers=True)
+        self._server = server
+        self.host, self.port = host, int(server.effective_port)
+        self._thread = threading.Thread(target=self._server.run, name="tutor-http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> HttpServer:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop accepting, close the connections, stop the worker threads."""
+        server = self._server
+        server.task_dispatcher.shutdown()
+        server.close()  # the listening socket and the loop's trigger
+        for channel in list(server._map.values()):
+            channel.handle_close()  # open connections; the loop ends when its map is empty
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> HttpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_http(app: App, *, host: str = "127.0.0.1", port: int = 0,
+               threads: int = HTTP_THREADS) -> HttpServer:
+    """Serve `app` over HTTP in a background thread (port 0: a free port); call .close() to stop."""
+    return HttpServer(make_wsgi_app(app), host=host, port=port, threads=threads).start()
+
+
+def http_port(port: int | None) -> int:
+    if port is not None:
+        return port
+    raw = os.environ.get("PORT", "").strip()
+    if not raw:
+        return DEFAULT_PORT
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"PORT={raw!r} must be a TCP port number")
+    return int(raw)
+
+
+def serve(settings: Settings, *, http: bool, port: int | None = None) -> None:
+    """Run the bot until interrupted: the scheduler plus Socket Mode or the HTTP server."""
+    from bot.schedule import start_scheduler
+
+    if not logging.getLogger().handlers:  # the operator's own logging config wins
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not http and not settings.slack_app_token:
+        raise ConfigError("missing environment variable: SLACK_APP_TOKEN (an app-level token with "
+                          "connections:write, xapp-…) for Socket Mode; or run `tutor serve --http` "
+                          "with SLACK_SIGNING_SECRET to serve Slack's requests over HTTP")
+    settings.require_slack(socket_mode=not http)
+    runtime = build_runtime(settings)
+    scheduler = start_scheduler(runtime.services, runtime.client)
+    try:
+        if http:
+            from waitress import serve as waitress_serve
+
+            listen = http_port(port)
+            log.info("serving Slack requests on http://0.0.0.0:%d%s", listen, EVENTS_PATH)
+            waitress_serve(make_wsgi_app(runtime.app), host="0.0.0.0", port=listen, threads=HTTP_THREADS,
+                           clear_untrusted_proxy_headers=True)
+        else:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            log.info("connecting to Slack in Socket Mode")
+            SocketModeHandler(runtime.app, settings.slack_app_token).start()
+    finally:
+        scheduler.shutdown(wait=False)

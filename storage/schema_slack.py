@@ -1,0 +1,97 @@
+"""Tables of the Slack app (versions 100-199): daily DM deliveries, DM review sessions, channel
+schedules, question-of-the-day posts and the answers to them.
+
+Every "do this once" rule is a UNIQUE key, so a restart, a second process or a tick that runs twice
+cannot send anything twice: the row is claimed first (INSERT OR IGNORE in a transaction), then the
+message is sent. All times are ISO-8601 strings in UTC, except `local_date` / `learning_day`
+(a calendar date in the member's or the schedule's own zone) and the wall-clock `HH:MM` times of a
+schedule (local to the schedule's `tz`).
+"""
+
+from __future__ import annotations
+
+from storage.db import Migration
+
+MIGRATIONS: list[Migration] = [
+    Migration(100, "slack deliveries, sessions, channel schedules and posts", """
+CREATE TABLE slack_deliveries (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    learning_day TEXT NOT NULL,                 -- the member's learning day (local date)
+    status TEXT NOT NULL CHECK (status IN ('claimed', 'sent', 'nothing_due', 'failed')),
+    due_cards INTEGER,
+    session_id INTEGER,
+    channel_id TEXT,
+    ts TEXT,
+    error TEXT,
+    claimed_at TEXT NOT NULL,
+    finished_at TEXT,
+    UNIQUE (user_id, learning_day)
+);
+CREATE INDEX slack_deliveries_day ON slack_deliveries (learning_day);
+
+CREATE TABLE slack_dm_channels (
+    user_id TEXT PRIMARY KEY,
+    channel_id TEXT NOT NULL
+);
+
+CREATE TABLE slack_review_sessions (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    origin TEXT NOT NULL,                       -- daily | command | home
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+
+CREATE TABLE slack_session_answers (
+    session_id INTEGER NOT NULL REFERENCES slack_review_sessions (id),
+    deck TEXT NOT NULL,
+    card_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    rating INTEGER NOT NULL,                    -- 1..4, FSRS grade
+    correct INTEGER,                            -- 1/0 for multiple choice, NULL for a flashcard
+    answered_at TEXT NOT NULL,
+    PRIMARY KEY (session_id, deck, card_id)
+);
+
+CREATE TABLE slack_channel_schedules (
+    id INTEGER PRIMARY KEY,
+    channel_id TEXT NOT NULL,
+    channel_name TEXT,
+    deck TEXT NOT NULL,
+    at_time TEXT NOT NULL,                      -- HH:MM local to tz
+    days TEXT NOT NULL,                         -- comma-separated mon..sun
+    tz TEXT NOT NULL,
+    close_time TEXT,                            -- HH:MM local, NULL: closes at the next post
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    removed_at TEXT
+);
+
+CREATE TABLE slack_channel_posts (
+    id INTEGER PRIMARY KEY,
+    schedule_id INTEGER NOT NULL REFERENCES slack_channel_schedules (id),
+    local_date TEXT NOT NULL,                   -- the schedule's local date
+    channel_id TEXT NOT NULL,
+    deck TEXT NOT NULL,
+    card_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('claimed', 'open', 'failed', 'closing', 'closed')),
+    ts TEXT,
+    error TEXT,
+    claimed_at TEXT NOT NULL,
+    closes_at TEXT,                             -- UTC; NULL: closes at the next post
+    closed_at TEXT,
+    UNIQUE (schedule_id, local_date)
+);
+CREATE INDEX slack_channel_posts_channel ON slack_channel_posts (channel_id, card_id);
+
+CREATE TABLE slack_channel_answers (
+    post_id INTEGER NOT NULL REFERENCES slack_channel_posts (id),
+    user_id TEXT NOT NULL,
+    choice INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    answered_at TEXT NOT NULL,
+    PRIMARY KEY (post_id, user_id)
+);
+"""),
+]

@@ -1,0 +1,390 @@
+"""All SQL of the Slack app: deliveries, DM review sessions, channel schedules, posts and answers.
+
+Concurrency: the web server answers on many threads and the scheduler runs on its own, so each
+thread gets its own SQLite connection to the database file (WAL; writers serialise on
+BEGIN IMMEDIATE). Sharing one connection between threads would let one thread's statements join
+another thread's open transaction. An in-memory database has one connection, guarded by a lock
+(fine for single-threaded tools, not for a server).
+
+Times: `now` arguments are timezone-aware datetimes, stored as UTC ISO-8601 strings.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+import sqlite_utils
+
+from storage.db import BUSY_TIMEOUT_MS
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass a timezone-aware one")
+    return moment.astimezone(UTC).isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    user_id: str
+    learning_day: date
+    status: str  # claimed | sent | nothing_due | failed
+    due_cards: int | None
+    session_id: int | None
+    channel_id: str | None
+    ts: str | None
+    error: str | None
+    claimed_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionTally:
+    reviewed: int
+    right: int  # multiple choice answered right, or a flashcard graded Hard/Good/Easy
+
+
+@dataclass(frozen=True)
+class ChannelSchedule:
+    id: int
+    channel_id: str
+    channel_name: str | None
+    deck: str
+    at_time: time  # local to tz
+    days: tuple[int, ...]  # 0 = Monday
+    tz: str
+    close_time: time | None  # local to tz; None: the post closes at the next post
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ChannelPost:
+    id: int
+    schedule_id: int
+    local_date: date
+    channel_id: str
+    deck: str
+    card_id: str
+    status: str  # claimed | open | failed | closing | closed
+    ts: str | None
+    error: str | None
+    closes_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChannelAnswer:
+    post_id: int
+    user_id: str
+    choice: int
+    correct: bool
+
+
+class SlackState:
+    """The Slack app's rows in the tutor database."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        rows = db.conn.execute("PRAGMA database_list").fetchall()
+        main = next((r for r in rows if r[1] == "main"), None)
+        self._path: str | None = main[2] if main and main[2] else None
+        self._shared = db.conn
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            assert self._path is not None
+            conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        if self._path is None:
+            with self._lock:
+                yield self._shared
+        else:
+            yield self._conn()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._read() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # deliveries ---------------------------------------------------------------------------
+    def claimed_deliveries(self, days: Iterable[date]) -> set[tuple[str, date]]:
+        """(user, learning day) pairs already claimed for any of `days`."""
+        wanted = sorted({d.isoformat() for d in days})
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT user_id, learning_day FROM slack_deliveries WHERE learning_day IN ({marks})", wanted
+            ).fetchall()
+        return {(user, date.fromisoformat(day)) for user, day in rows}
+
+    def claim_delivery(self, user_id: str, day: date, now: datetime, *, due_cards: int,
+                       origin: str = "daily") -> tuple[bool, int | None]:
+        """Claim the DM of `day` for `user_id`. Returns (claimed, session id): claimed is False when
+        another tick or process already has it; a session is created when cards are due."""
+        status = "claimed" if due_cards else "nothing_due"
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO slack_deliveries (user_id, learning_day, status, due_cards,"
+                " claimed_at, finished_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (user_id, day.isoformat(), status, due_cards, _iso(now), None if due_cards else _iso(now)))
+            if cursor.rowcount == 0:
+                return False, None
+            if not due_cards:
+                return True, None
+            session_id = conn.execute(
+                "INSERT INTO slack_review_sessions (user_id, origin, started_at) VALUES (?, ?, ?)",
+                (user_id, origin, _iso(now))).lastrowid
+            conn.execute("UPDATE slack_deliveries SET session_id = ? WHERE user_id = ? AND learning_day = ?",
+                         (session_id, user_id, day.isoformat()))
+        return True, session_id
+
+    def finish_delivery(self, user_id: str, day: date, now: datetime, *, status: str,
+                        channel_id: str | None = None, ts: str | None = None,
+                        error: str | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE slack_deliveries SET status = ?, channel_id = ?, ts = ?, error = ?, finished_at = ?"
+                " WHERE user_id = ? AND learning_day = ?",
+                (status, channel_id, ts, error, _iso(now), user_id, day.isoformat()))
+
+    def deliveries(self, *, user_id: str | None = None, day: date | None = None) -> list[Delivery]:
+        where: list[str] = []
+        args: list[object] = []
+        if user_id is not None:
+            where.append("user_id = ?")
+            args.append(user_id)
+        if day is not None:
+            where.append("learning_day = ?")
+            args.append(day.isoformat())
+        sql = ("SELECT user_id, learning_day, status, due_cards, session_id, channel_id, ts, error,"
+               " claimed_at FROM slack_deliveries" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY learning_day, user_id")
+        with self._read() as conn:
+            rows = conn.execute(sql, args).fetchall()
+        return [Delivery(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7],
+                         datetime.fromisoformat(r[8])) for r in rows]
+
+    def dm_channel(self, user_id: str) -> str | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT channel_id FROM slack_dm_channels WHERE user_id = ?",
+                               (user_id,)).fetchone()
+        return row[0] if row else None
+
+    def remember_dm_channel(self, user_id: str, channel_id: str) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT OR REPLACE INTO slack_dm_channels (user_id, channel_id) VALUES (?, ?)",
+                         (user_id, channel_id))
+
+    # review sessions ----------------------------------------------------------------------
+    def create_session(self, user_id: str, origin: str, now: datetime) -> int:
+        with self._write() as conn:
+            session_id = conn.execute(
+                "INSERT INTO slack_review_sessions (user_id, origin, started_at) VALUES (?, ?, ?)",
+                (user_id, origin, _iso(now))).lastrowid
+        assert session_id is not None
+        return session_id
+
+    def session_user(self, session_id: int) -> str | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT user_id FROM slack_review_sessions WHERE id = ?",
+                               (session_id,)).fetchone()
+        return row[0] if row else None
+
+    def record_session_answer(self, session_id: int, deck: str, card_id: str, *, seq: int, rating: int,
+                              correct: bool | None, now: datetime) -> bool:
+        """Count an answer in its session; False when it was already counted (double click)."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO slack_session_answers (session_id, deck, card_id, seq, rating,"
+                " correct, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (session_id, deck, card_id, seq, rating, None if correct is None else int(correct),
+                 _iso(now)))
+        return cursor.rowcount == 1
+
+    def session_answered(self, session_id: int) -> set[tuple[str, str]]:
+        """(deck, card id) of the cards already answered in this session."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT deck, card_id FROM slack_session_answers WHERE session_id = ?",
+                                (session_id,)).fetchall()
+        return {(deck, card) for deck, card in rows}
+
+    def session_tally(self, session_id: int) -> SessionTally:
+        with self._read() as conn:
+            reviewed, right = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN correct = 1 OR (correct IS NULL AND rating >= 2)"
+                " THEN 1 ELSE 0 END), 0) FROM slack_session_answers WHERE session_id = ?",
+                (session_id,)).fetchone()
+        return SessionTally(reviewed=reviewed, right=right)
+
+    def finish_session(self, session_id: int, now: datetime) -> bool:
+        """Mark the session finished; True only the first time."""
+        with self._write() as conn:
+            cursor = conn.execute("UPDATE slack_review_sessions SET finished_at = ? WHERE id = ?"
+                                  " AND finished_at IS NULL", (_iso(now), session_id))
+        return cursor.rowcount == 1
+
+    # channel schedules --------------------------------------------------------------------
+    _SCHEDULE_COLUMNS = ("id, channel_id, channel_name, deck, at_time, days, tz, close_time, created_by,"
+                         " created_at")
+
+    @staticmethod
+    def _schedule(row: tuple) -> ChannelSchedule:
+        return ChannelSchedule(
+            id=row[0], channel_id=row[1], channel_name=row[2], deck=row[3],
+            at_time=time.fromisoformat(row[4]),
+            days=tuple(WEEKDAYS.index(d) for d in row[5].split(",")), tz=row[6],
+            close_time=time.fromisoformat(row[7]) if row[7] else None, created_by=row[8],
+            created_at=datetime.fromisoformat(row[9]))
+
+    def add_schedule(self, *, channel_id: str, channel_name: str | None, deck: str, at_time: time,
+                     days: Iterable[int], tz: str, close_time: time | None, created_by: str,
+                     now: datetime) -> ChannelSchedule:
+        day_text = ",".join(WEEKDAYS[d] for d in sorted(set(days)))
+        with self._write() as conn:
+            schedule_id = conn.execute(
+                "INSERT INTO slack_channel_schedules (channel_id, channel_name, deck, at_time, days, tz,"
+                " close_time, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (channel_id, channel_name, deck, at_time.strftime("%H:%M"), day_text, tz,
+                 close_time.strftime("%H:%M") if close_time else None, created_by, _iso(now))).lastrowid
+        found = self.schedule(schedule_id or 0)
+        assert found is not None
+        return found
+
+    def schedule(self, schedule_id: int) -> ChannelSchedule | None:
+        with self._read() as conn:
+            row = conn.execute(f"SELECT {self._SCHEDULE_COLUMNS} FROM slack_channel_schedules WHERE id = ?"
+                               " AND removed_at IS NULL", (schedule_id,)).fetchone()
+        return self._schedule(row) if row else None
+
+    def schedules(self) -> list[ChannelSchedule]:
+        """Active schedules, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT {self._SCHEDULE_COLUMNS} FROM slack_channel_schedules"
+                                " WHERE removed_at IS NULL ORDER BY id").fetchall()
+        return [self._schedule(r) for r in rows]
+
+    def remove_schedule(self, schedule_id: int, now: datetime) -> ChannelSchedule | None:
+        found = self.schedule(schedule_id)
+        if found is None:
+            return None
+        with self._write() as conn:
+            conn.execute("UPDATE slack_channel_schedules SET removed_at = ? WHERE id = ?"
+                         " AND removed_at IS NULL",
+                         (_iso(now), schedule_id))
+        return found
+
+    # question-of-the-day posts ------------------------------------------------------------
+    _POST_COLUMNS = "id, schedule_id, local_date, channel_id, deck, card_id, status, ts, error, closes_at"
+
+    @staticmethod
+    def _post(row: tuple) -> ChannelPost:
+        return ChannelPost(id=row[0], schedule_id=row[1], local_date=date.fromisoformat(row[2]),
+                           channel_id=row[3], deck=row[4], card_id=row[5], status=row[6], ts=row[7],
+                           error=row[8], closes_at=_dt(row[9]))
+
+    def claim_post(self, schedule: ChannelSchedule, local_date: date, candidates: list[str], now: datetime,
+                   *, closes_at: datetime | None) -> ChannelPost | None:
+        """Claim the post of `local_date` for `schedule`, choosing the card of `candidates` (in deck
+        order) this channel has seen least often, so the deck cycles once all are seen. None when the
+        post was already claimed (by this or another process) or there is no candidate."""
+        if not candidates:
+            return None
+        with self._write() as conn:
+            seen = dict(conn.execute(
+                "SELECT card_id, COUNT(*) FROM slack_channel_posts WHERE channel_id = ?"
+                " AND status != 'failed' GROUP BY card_id", (schedule.channel_id,)).fetchall())
+            card = min(candidates, key=lambda c: seen.get(c, 0))
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO slack_channel_posts (schedule_id, local_date, channel_id, deck,"
+                " card_id, status, claimed_at, closes_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?)",
+                (schedule.id, local_date.isoformat(), schedule.channel_id, schedule.deck, card, _iso(now),
+                 _iso(closes_at) if closes_at else None))
+            if cursor.rowcount == 0:
+                return None
+            post_id = cursor.lastrowid
+        return self.post(post_id or 0)
+
+    def has_post(self, schedule_id: int, local_date: date) -> bool:
+        with self._read() as conn:
+            return conn.execute("SELECT 1 FROM slack_channel_posts WHERE schedule_id = ? AND local_date = ?",
+                                (schedule_id, local_date.isoformat())).fetchone() is not None
+
+    def post(self, post_id: int) -> ChannelPost | None:
+        with self._read() as conn:
+            row = conn.execute(f"SELECT {self._POST_COLUMNS} FROM slack_channel_posts WHERE id = ?",
+                               (post_id,)).fetchone()
+        return self._post(row) if row else None
+
+    def posts(self, *, schedule_id: int | None = None, status: str | None = None) -> list[ChannelPost]:
+        where: list[str] = []
+        args: list[object] = []
+        if schedule_id is not None:
+            where.append("schedule_id = ?")
+            args.append(schedule_id)
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        sql = (f"SELECT {self._POST_COLUMNS} FROM slack_channel_posts"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id")
+        with self._read() as conn:
+            return [self._post(r) for r in conn.execute(sql, args).fetchall()]
+
+    def set_post_status(self, post_id: int, status: str, *, ts: str | None = None, error: str | None = None,
+                        now: datetime | None = None) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE slack_channel_posts SET status = ?, ts = COALESCE(?, ts), error = ?,"
+                         " closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END WHERE id = ?",
+                         (status, ts, error, status, _iso(now) if now else None, post_id))
+
+    def claim_close(self, post_id: int) -> bool:
+        """Move an open post to 'closing'; True for the one caller that gets to post the answer."""
+        with self._write() as conn:
+            cursor = conn.execute("UPDATE slack_channel_posts SET status = 'closing' WHERE id = ?"
+                                  " AND status = 'open'", (post_id,))
+        return cursor.rowcount == 1
+
+    def record_channel_answer(self, post_id: int, user_id: str, choice: int, correct: bool,
+                              now: datetime) -> tuple[bool, ChannelAnswer]:
+        """Store a member's answer to a post. Returns (stored, the answer that stands): stored is
+        False when the member had already answered (the first answer stands)."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO slack_channel_answers (post_id, user_id, choice, correct, answered_at)"
+                " VALUES (?, ?, ?, ?, ?)", (post_id, user_id, choice, int(correct), _iso(now)))
+            row = conn.execute("SELECT choice, correct FROM slack_channel_answers WHERE post_id = ?"
+                               " AND user_id = ?", (post_id, user_id)).fetchone()
+        return cursor.rowcount == 1, ChannelAnswer(post_id, user_id, row[0], bool(row[1]))
+
+    def answer_counts(self, post_id: int) -> dict[int, int]:
+        """How many members chose each option (0-based index), from the stored answers."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT choice, COUNT(*) FROM slack_channel_answers WHERE post_id = ?"
+                                " GROUP BY choice", (post_id,)).fetchall()
+        return {choice: count for choice, count in rows}

@@ -1,0 +1,142 @@
+"""Running the bot: `tutor serve --http` as a real process (waitress at /slack/events, the scheduler
+catching up at start), configuration errors named clearly, Slack's signature enforced, the manifest,
+and no torch in the bot process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from datetime import time as clock_time
+from pathlib import Path
+
+import pytest
+import yaml
+from slack_harness import SECRET, SimClock, harness_settings, make_harness, sample_deck
+from slack_requests import SlackSender
+from slack_standin import SlackStandin
+
+from bot.config import ConfigError, Settings
+from bot.slack.serve import http_port, serve
+from bot.tutor import Tutor
+from storage.db import open_db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_missing_variables_are_named() -> None:
+    with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
+        serve(Settings(slack_bot_token="xoxb-1", slack_signing_secret="s"), http=False)
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        serve(Settings(slack_bot_token="xoxb-1"), http=True)
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        serve(Settings(slack_signing_secret="s"), http=True)
+
+
+def test_port_from_argument_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "8123")
+    assert http_port(None) == 8123 and http_port(9000) == 9000
+    monkeypatch.setenv("PORT", "http")
+    with pytest.raises(ConfigError, match="PORT"):
+        http_port(None)
+    monkeypatch.delenv("PORT")
+    assert http_port(None) == 3000
+
+
+def test_signature_url_verification_and_health(tmp_path) -> None:
+    with SlackStandin() as slack:
+        h = make_harness(slack, harness_settings(slack, tmp_path / "t.db"), SimClock(datetime.now(UTC)))
+        try:
+            assert h.sender.url_verification("c-123").json() == {"challenge": "c-123"}
+            forged = SlackSender(h.server.url + "/slack/events", "not-the-secret", slack=slack)
+            assert forged.command("/tutor", "help", user_id="U0X000001", channel_id="C0X000001").status == 401
+            stale = h.sender.post("command=%2Ftutor", "application/x-www-form-urlencoded",
+                                  timestamp=int(time.time()) - 3600)
+            assert stale.status == 401
+            with urllib.request.urlopen(h.server.url + "/healthz") as response:
+                assert response.read() == b"ok"
+        finally:
+            h.close()
+
+
+def test_tutor_serve_http_process(tmp_path) -> None:
+    """The Procfile's command against the stand-in: serves Slack, and its scheduler makes up the
+    day's DM at start."""
+    with SlackStandin() as slack:
+        slack.add_user("U0ALICE01", name="alice")
+        db_path = tmp_path / "tutor.db"
+        db = open_db(db_path)
+        tutor = Tutor(db)
+        tutor.import_deck(sample_deck())
+        tutor.ensure_learner("U0ALICE01", tz="UTC")
+        tutor.join("U0ALICE01", "basics")
+        tutor.set_delivery_time("U0ALICE01", clock_time(4, 0))  # the start of every learning day: due now
+        db.conn.close()
+        port = free_port()
+        env = {**os.environ, "TUTOR_DB": str(db_path), "SLACK_BOT_TOKEN": slack.bot_token,
+               "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url, "PORT": str(port),
+               "SLACK_APP_TOKEN": ""}
+        script = Path(sys.executable).with_name("tutor")  # the console script pip installed
+        command = [str(script)] if script.exists() else [
+            sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
+        log_file = tmp_path / "serve.log"
+        output = log_file.open("wb")
+        process = subprocess.Popen([*command, "serve", "--http"], env=env, cwd=ROOT, stdout=output,
+                                   stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(url + "/healthz", timeout=1):
+                        break
+                except OSError:
+                    assert process.poll() is None, log_file.read_text()
+                    assert time.monotonic() < deadline, "tutor serve did not start"
+                    time.sleep(0.1)
+            sender = SlackSender(url + "/slack/events", SECRET, slack=slack)
+            assert sender.url_verification("hello").json() == {"challenge": "hello"}
+            reply = sender.command("/tutor", "stats", user_id="U0ALICE01", channel_id="D0ANY0001")
+            assert reply.status == 200
+            slack.wait_for(lambda: slack.responses(), what="the reply to /tutor stats")
+            dm = slack.wait_for(lambda: slack.dm_messages("U0ALICE01"), timeout=20, what="the made-up DM")
+            assert "review_show" in str(dm[0]["blocks"])
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            output.close()
+        assert "scheduler started" in log_file.read_text()
+
+
+def test_bot_process_does_not_import_torch() -> None:
+    code = ("import sys; import bot.slack.serve, bot.slack.app, bot.schedule, bot.slack.listeners; "
+            "import bot.slack.listeners.finetune; print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_manifest_creates_the_app() -> None:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    features, settings = manifest["features"], manifest["settings"]
+    assert {c["command"] for c in features["slash_commands"]} == {"/tutor", "/finetune"}
+    assert all(c["usage_hint"] and c["should_escape"] for c in features["slash_commands"])
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"chat:write", "commands", "im:write", "im:history", "users:read", "channels:history",
+            "groups:history", "channels:read", "files:read", "files:write"} <= scopes
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_home_opened", "message.channels", "message.groups", "message.im"}
+    assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
+    assert features["app_home"]["home_tab_enabled"] and features["app_home"]["messages_tab_enabled"]
+    procfile = (ROOT / "Procfile").read_text()
+    assert "web: tutor serve --http" in procfile.splitlines()
