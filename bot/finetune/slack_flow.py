@@ -1,0 +1,366 @@
+"""/finetune in Slack: record labelled images as they are posted, and run a demo on request.
+
+The Bolt listener (bot/slack/listeners/finetune.py) acknowledges and hands over to `FinetuneFlow`,
+which does the slow work on its own worker threads: read the channel's history when needed,
+download the images with the bot token (each checked: size, pixels, content), run the demo in a
+child process through `DemoRunner` (one per machine at a time; later requests see their queue
+place), keep one progress message up to date, then post the results, the chart and the deck
+question in that message's thread. Images posted later as replies in the thread are classified by
+the trained head. Every run is kept in SQLite, so a thread still answers after a restart.
+
+No torch here: the child process imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.finetune import slack_messages as say
+from bot.finetune.downloads import DownloadResult, download_images
+from bot.finetune.images import MIN_IMAGES_PER_LABEL, MIN_LABELS
+from bot.finetune.jobs import DemoRequest, DemoRunner, Progress
+from bot.finetune.labels import USER_SUBTYPES, images_in_message, is_user_file_message, parse_label_filter
+from bot.finetune.report import FinetuneReport
+from bot.finetune.slack_thread import ThreadReplies, find_deck_question, post_in_thread, slack_error
+from bot.tutor import Tutor
+from storage import images as store
+from storage.images import HistoryScan, ImageSource, RunStatus, ThreadDatabases
+
+log = logging.getLogger(__name__)
+
+RESTART_ERROR = "the bot restarted while the demo was running"
+_NOT_IN_CHANNEL = ("not_in_channel", "channel_not_found", "missing_scope")
+# Who runs a demo, kept with the run: host, pid and start time (a restarted container often gets
+# the same host name and pid again; the start time tells the two apart).
+PROCESS_OWNER = f"{socket.gethostname()}:{os.getpid()}:{time.time_ns()}"
+
+
+def process_alive(owner: str | None) -> bool:
+    """Whether the bot process named by a run's owner still runs. One on another host cannot be
+    checked and counts as alive (its own restart cleans up); a malformed or missing owner is gone."""
+    parts = (owner or "").rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    host, pid, _ = parts
+    if host != socket.gethostname():
+        return True
+    if int(pid) == os.getpid():
+        return owner == PROCESS_OWNER  # this very process, or an earlier one that had our pid
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class FlowOptions:
+    """How demos run. data_dir keeps one folder per demo (head and chart), so replies in a thread can
+    be classified after a restart; budget_s is each arm's training budget in seconds."""
+
+    data_dir: Path
+    budget_s: float = 10.0
+    time_limit_s: float = 300.0
+    device: str | None = None
+    backbone: str = "tf_efficientnet_lite0"
+    history_page_size: int = 100
+    history_max_pages: int = 10  # at most 1,000 messages read from a channel's history
+    progress_interval_s: float = 1.0  # least time between two updates of the progress message
+    download_timeout_s: float = 30.0
+    lock_path: Path | None = None
+
+
+class FinetuneFlow:
+    """Everything /finetune does, for one bot process. `now` gives aware datetimes (UTC)."""
+
+    def __init__(self, db_source: ThreadDatabases, tutor: Tutor, options: FlowOptions,
+                 now: Callable[[], datetime], *, runner: DemoRunner | None = None) -> None:
+        self.dbs = db_source
+        self.tutor = tutor
+        self.options = options
+        self.now = now
+        self.runner = runner or DemoRunner(lock_path=options.lock_path, time_limit_s=options.time_limit_s)
+        self._demos = ThreadPoolExecutor(max_workers=4, thread_name_prefix="finetune-demo")
+        self._replies = ThreadPoolExecutor(max_workers=2, thread_name_prefix="finetune-classify")
+        self._pending: set[object] = set()
+        self._pending_lock = threading.Lock()
+        self.thread = ThreadReplies(db_source, tutor, lambda: self.runner, now,
+                                    download_timeout_s=options.download_timeout_s)
+        interrupted = store.fail_unfinished_runs(self.dbs.get(), now=now(), error=RESTART_ERROR,
+                                                 owner_alive=process_alive)
+        if interrupted:
+            log.warning("marked %d unfinished /finetune demo(s) as failed after a restart", len(interrupted))
+
+    # threads ---------------------------------------------------------------------------------------
+    def _submit(self, pool: ThreadPoolExecutor, work: Callable[[], None]) -> None:
+        future = pool.submit(self._guarded, work)
+        with self._pending_lock:
+            self._pending.add(future)
+        future.add_done_callback(lambda f: self._forget(f))
+
+    def _forget(self, future: object) -> None:
+        with self._pending_lock:
+            self._pending.discard(future)
+
+    @staticmethod
+    def _guarded(work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception:  # a worker must never die silently
+            log.exception("/finetune work failed")
+
+    def idle(self) -> bool:
+        """True when no demo or classification is queued or running (tests and shutdown use it)."""
+        with self._pending_lock:
+            return not self._pending
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        self._demos.shutdown(wait=wait, cancel_futures=not wait)
+        self._replies.shutdown(wait=wait, cancel_futures=not wait)
+
+    # recording -------------------------------------------------------------------------------------
+    def on_message(self, client: WebClient, event: dict) -> None:
+        """A `message` event: record its images, or classify them when it is a reply in a demo's thread.
+        Safe to call again with the same event (Slack retries)."""
+        if event.get("subtype") not in USER_SUBTYPES or event.get("bot_id"):
+            return
+        channel = event.get("channel", "")
+        thread_ts = event.get("thread_ts")
+        if thread_ts and thread_ts != event.get("ts"):
+            run = store.run_for_thread(self.dbs.get(), channel, thread_ts)
+            if run is not None and event.get("files"):
+                self._submit(self._replies, lambda: self.thread.classify(client, event, run))
+                return
+            if run is not None:
+                self.thread.answer_question(client, event, run)
+                return
+        if not is_user_file_message(event):
+            return
+        found = images_in_message(channel, event, ImageSource.EVENT, files_info=_files_info(client))
+        if found:
+            store.record_images(self.dbs.get(), found, now=self.now())
+
+    def read_history(self, client: WebClient, channel: str) -> HistoryScan:
+        """Record the images of up to `history_page_size * history_max_pages` recent messages,
+        newest first; later scans read only what came after the previous one."""
+        db = self.dbs.get()
+        previous = store.history_scan(db, channel)
+        started = self.now()
+        oldest = f"{previous.scanned_at.timestamp():.6f}" if previous else None
+        messages, new, cursor, truncated = 0, 0, None, False
+        for page in range(self.options.history_max_pages):
+            kwargs: dict = {"channel": channel, "limit": self.options.history_page_size}
+            if cursor:
+                kwargs["cursor"] = cursor
+            if oldest:
+                kwargs["oldest"] = oldest
+            response = client.conversations_history(**kwargs)
+            batch = response.get("messages") or []
+            messages += len(batch)
+            found = [image for message in batch if is_user_file_message(message)
+                     for image in images_in_message(channel, message, ImageSource.HISTORY,
+                                                    files_info=_files_info(client))]
+            new += store.record_images(db, found, now=self.now())
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not (response.get("has_more") and cursor):
+                break
+            truncated = page == self.options.history_max_pages - 1
+        scan = HistoryScan(channel=channel, scanned_at=started, messages=messages, images=new,
+                           truncated=truncated)
+        store.record_history_scan(db, scan)
+        return scan
+
+    # the command -----------------------------------------------------------------------------------
+    def start_demo(self, client: WebClient, *, channel: str, user: str, text: str,
+                   respond: Callable[[str], object]) -> None:
+        """`/finetune [labels]` after the ack: all work on a worker thread."""
+        self._submit(self._demos, lambda: self._demo(client, channel, user, text, respond))
+
+    def _demo(self, client: WebClient, channel: str, user: str, text: str,
+              respond: Callable[[str], object]) -> None:
+        try:
+            started = self._start(client, channel, user, text, respond)
+        except Exception as exc:  # before the progress message: only the member who asked hears of it
+            log.exception("/finetune in %s failed before it started", channel)
+            respond(f"The demo could not start: {slack_error(exc)}.")
+            return
+        if started is None:
+            return
+        run, ts, updater = started.run, started.run.thread_ts, started.updater
+        try:
+            self._run_demo(client, run.id, channel, ts, started.recorded, started.left_out, updater)
+        except Exception as exc:
+            log.exception("/finetune demo %s crashed", run.id)
+            self._fail(client, run.id, channel, ts, updater, f"crashed: {exc}")
+
+    def _start(self, client: WebClient, channel: str, user: str, text: str,
+               respond: Callable[[str], object]) -> _Started | None:
+        """Read the history, check the counts, post the progress message and record the run; None
+        (after telling the member why) when there is no demo to run."""
+        asked = parse_label_filter(text.split()) or None
+        try:
+            self.read_history(client, channel)
+        except SlackApiError as exc:
+            if exc.response.get("error") in _NOT_IN_CHANNEL:
+                respond(say.NOT_IN_CHANNEL_TEXT)
+                return None
+            log.warning("history of %s not read: %s", channel, exc)
+        db = self.dbs.get()
+        counts = store.label_counts(db, channel)
+        if asked:
+            counts = {label: counts.get(label, 0) for label in asked}
+        ready = {label: n for label, n in counts.items() if n >= MIN_IMAGES_PER_LABEL}
+        if len(ready) < MIN_LABELS:
+            respond(say.too_few_text(counts, unlabelled=store.unlabelled_count(db, channel), asked=asked))
+            return None
+        left_out = {label: n for label, n in counts.items() if label not in ready}
+        recorded = store.channel_images(db, channel, labels=list(ready))
+        board = say.ProgressBoard(
+            header=f"*Transfer-learning demo* for <@{user}>: {len(recorded)} images, "
+                   + ", ".join(f"`{label}` {n}" for label, n in ready.items()))
+        board.advance("download", f"downloading {len(recorded)} images")
+        try:
+            posted = client.chat_postMessage(channel=channel, text=board.text())
+        except SlackApiError as exc:
+            log.warning("progress message not posted in %s: %s", channel, exc)
+            respond(say.NOT_IN_CHANNEL_TEXT if exc.response.get("error") in _NOT_IN_CHANNEL
+                    else f"I could not post in this channel: {slack_error(exc)}.")
+            return None
+        ts = str(posted["ts"])
+        run = store.start_run(db, channel=channel, thread_ts=ts, user_id=user, labels=asked, now=self.now(),
+                              owner=PROCESS_OWNER)
+        updater = _ProgressUpdater(client, channel, ts, board, self.options.progress_interval_s)
+        return _Started(run, recorded, left_out, updater)
+
+    def _run_demo(self, client: WebClient, run_id: int, channel: str, ts: str,
+                  recorded: Sequence[store.RecordedImage], left_out: dict[str, int],
+                  updater: _ProgressUpdater) -> None:
+        with tempfile.TemporaryDirectory(prefix="tutor-finetune-") as tmp:
+            def on_file(done: int, total: int) -> None:
+                updater.report("download", f"downloading {done}/{total} images")
+
+            fetched = download_images(recorded, Path(tmp), token=client.token or "", on_file=on_file,
+                                      timeout_s=self.options.download_timeout_s)
+            updater.report("download", f"downloaded {fetched.usable} images"
+                           + (f", {say.skipped_summary(fetched.skipped)}" if fetched.skipped else ""),
+                           force=True)
+            usable = {label: n for label, n in fetched.counts.items() if n >= MIN_IMAGES_PER_LABEL}
+            if len(usable) < MIN_LABELS:
+                post_in_thread(client, channel, ts,
+                           say.download_failed_text(fetched.counts, fetched.skipped, fetched.failed))
+                self._fail(client, run_id, channel, ts, updater, "too few usable images", post=False)
+                return
+            left_out.update({label: n for label, n in fetched.counts.items() if label not in usable})
+            out_dir = self.options.data_dir / "runs" / f"{channel}-{ts.replace('.', '-')}"
+            request = DemoRequest(image_dir=Path(tmp), out_dir=out_dir, budget_s=self.options.budget_s,
+                                  device=self.options.device, backbone=self.options.backbone,
+                                  labels=tuple(sorted(usable)))
+            outcome = self.runner.run(request, on_progress=updater.progress)
+        if not outcome.ok or outcome.report is None:
+            self._fail(client, run_id, channel, ts, updater, outcome.error or "it stopped without a report")
+            return
+        self._succeed(client, run_id, channel, ts, updater, outcome.report, fetched, left_out)
+
+    def _succeed(self, client: WebClient, run_id: int, channel: str, ts: str, updater: _ProgressUpdater,
+                 report: FinetuneReport, fetched: DownloadResult, left_out: dict[str, int]) -> None:
+        # The run is done once its numbers are out; the chart and the question are extras whose
+        # failure is logged and said, never turned into a failed demo.
+        post_in_thread(client, channel, ts, say.report_text(report, skipped=fetched.skipped,
+                                                         failed=fetched.failed, left_out=left_out))
+        store.finish_run(self.dbs.get(), run_id, status=RunStatus.DONE, now=self.now(),
+                         head_path=report.head_path, report=report.to_dict())
+        try:
+            client.files_upload_v2(channel=channel, thread_ts=ts, file=report.chart,
+                                   filename=Path(report.chart).name,
+                                   title="Accuracy over time: pre-trained vs from scratch")
+        except Exception as exc:
+            log.warning("chart not uploaded: %s", exc)
+            post_in_thread(client, channel, ts, f"(The chart could not be uploaded: {slack_error(exc)}.)")
+        try:
+            question = find_deck_question(self.tutor)
+            if question is not None:
+                slug, title, card = question
+                store.set_run_question(self.dbs.get(), run_id, deck=slug, card_id=card.id)
+                post_in_thread(client, channel, ts, say.question_text(title, card, slug=slug))
+        except Exception:
+            log.exception("deck question not posted")
+        updater.finish(f":white_check_mark: Done: pre-trained *{100 * report.pretrained.accuracy:.0f}%* vs "
+                       f"from scratch *{100 * report.scratch.accuracy:.0f}%* in {report.budget_s:g} s each. "
+                       "Results in the thread.")
+
+    def _fail(self, client: WebClient, run_id: int, channel: str, ts: str, updater: _ProgressUpdater,
+              error: str, *, post: bool = True) -> None:
+        if post:
+            post_in_thread(client, channel, ts, say.failure_text(error))
+        store.finish_run(self.dbs.get(), run_id, status=RunStatus.FAILED, now=self.now(), error=error)
+        updater.finish(f":x: The demo did not finish: {error}. Details in the thread.")
+
+@dataclass(frozen=True)
+class _Started:
+    run: store.DemoRun
+    recorded: list[store.RecordedImage]
+    left_out: dict[str, int]  # labels with too few images, and how many they have
+    updater: _ProgressUpdater
+
+
+class _ProgressUpdater:
+    """Edits the progress message with chat.update: at once on a new stage, else at most every
+    `interval_s` seconds (Slack limits chat.update to about one a second per channel)."""
+
+    def __init__(self, client: WebClient, channel: str, ts: str, board: say.ProgressBoard,
+                 interval_s: float) -> None:
+        self.client, self.channel, self.ts = client, channel, ts
+        self.board, self.interval_s = board, interval_s
+        self._last = 0.0
+        self._lock = threading.Lock()  # downloads report from several threads: one update at a time
+
+    def report(self, stage: str, message: str, *, force: bool = False) -> None:
+        new_stage = self.board.advance(stage, message)
+        self._push(only_if_due=not (force or new_stage))
+
+    def progress(self, progress: Progress) -> None:
+        message = progress.message
+        if progress.stage == "queued" and progress.queue_position is not None:
+            message = (f"waiting for the demo that is running on this machine: number "
+                       f"{progress.queue_position} in the queue")
+        self.report(progress.stage, message)
+
+    def finish(self, outcome: str) -> None:
+        self.board.finish(outcome)
+        self._push()
+
+    def _push(self, *, only_if_due: bool = False) -> None:
+        with self._lock:
+            if only_if_due and time.monotonic() - self._last < self.interval_s:
+                return
+            self._last = time.monotonic()
+            try:  # the text is read under the lock, so the last update sent shows the latest state
+                self.client.chat_update(channel=self.channel, ts=self.ts, text=self.board.text())
+            except SlackApiError as exc:
+                log.warning("progress message not updated: %s", exc)
+
+
+def _files_info(client: WebClient) -> Callable[[str], dict | None]:
+    """Look up a file Slack sent without its download URL (files.info); None when it cannot."""
+    def lookup(file_id: str) -> dict | None:
+        try:
+            return dict(client.files_info(file=file_id).get("file") or {}) or None
+        except SlackApiError as exc:
+            log.info("files.info %s: %s", file_id, slack_error(exc))
+            return None
+    return lookup

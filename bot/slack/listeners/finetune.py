@@ -1,0 +1,65 @@
+"""`/finetune` and every `message` event.
+
+Both acknowledge at once and hand the work to `FinetuneFlow` (bot/finetune/slack_flow.py), which
+runs it on its own threads: Slack wants an answer within 3 seconds, a demo takes minutes.
+Message events are how images get recorded with their labels (and how replies in a demo's thread
+get classified); no other listener module registers `message` events.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.finetune.slack_flow import FinetuneFlow, FlowOptions
+from bot.finetune.slack_messages import HELP_TEXT
+from bot.slack.context import AppContext
+from storage.images import ThreadDatabases
+
+log = logging.getLogger(__name__)
+
+HELP_WORDS = frozenset({"help", "-h", "--help", "?", "how"})
+
+
+def flow_options(settings: Settings) -> FlowOptions:
+    """The demo's settings: heads and charts go to TUTOR_FINETUNE_DIR, else next to the database
+    (a temporary folder for an in-memory database)."""
+    if settings.finetune_dir:
+        data_dir = Path(settings.finetune_dir)
+    elif settings.db_path == ":memory:":
+        data_dir = Path(tempfile.mkdtemp(prefix="tutor-finetune-"))
+    else:
+        data_dir = Path(settings.db_path).resolve().parent / "tutor-finetune"
+    return FlowOptions(data_dir=data_dir, budget_s=settings.finetune_budget_s,
+                       time_limit_s=settings.finetune_time_limit_s, device=settings.finetune_device)
+
+
+def register(app: App, ctx: AppContext) -> None:
+    """Add the `/finetune` command and the `message` event listener to `app`."""
+    flow = FinetuneFlow(ThreadDatabases(ctx.db), ctx.tutor, flow_options(ctx.settings), ctx.clock)
+    # Kept on the app so a test or a shutdown hook can wait for demos (`app.finetune_flow.idle()`).
+    app.finetune_flow = flow  # type: ignore[attr-defined]
+
+    @app.command("/finetune")
+    def finetune_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        text = (command.get("text") or "").strip()
+        if text.casefold() in HELP_WORDS:
+            ack(text=HELP_TEXT, response_type="ephemeral")
+            return
+        # Queued before the ack (it only queues), so the work is already pending when Slack hears back.
+        flow.start_demo(client, channel=command["channel_id"], user=command["user_id"], text=text,
+                        respond=lambda message: respond(text=message))
+        ack(text="Getting the labelled images of this channel ready… the demo's progress will appear "
+                 "in the channel.", response_type="ephemeral")
+
+    @app.event("message")
+    def message_event(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        if event.get("user") and event.get("user") == context.bot_user_id:
+            return  # the bot's own posts (the chart it uploads) are neither training data nor queries
+        flow.on_message(client, event)
