@@ -14,6 +14,7 @@ A migration that has been released is never edited; add a new version instead.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,6 +87,52 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+class ThreadLocalDatabases:
+    """One connection to the same database file for each thread that asks.
+
+    The web server answers on many threads and the scheduler and demo workers run on their own;
+    sharing one connection would let one thread's statements land inside another thread's open
+    transaction. Separate connections keep them apart through SQLite's own locking (WAL, busy
+    timeout, BEGIN IMMEDIATE). An in-memory database cannot be opened twice: it is shared, behind
+    a lock, which suits single-threaded tools, not a server."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        rows = db.conn.execute("PRAGMA database_list").fetchall()
+        main = next((r for r in rows if r[1] == "main"), None)
+        self.path: str | None = main[2] if main and main[2] else None
+        self.shared = db
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    def get(self) -> sqlite_utils.Database:
+        """This thread's database (the shared one for an in-memory database)."""
+        if self.path is None:
+            return self.shared
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = open_db(self.path, migrate=False)
+        return db
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, for reads; held under the lock when it is the shared one."""
+        if self.path is None:
+            with self._lock:
+                yield self.shared.conn
+        else:
+            yield self.get().conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection inside one write transaction (see `transaction`)."""
+        if self.path is None:
+            with self._lock, transaction(self.shared) as conn:
+                yield conn
+        else:
+            with transaction(self.get()) as conn:
+                yield conn
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[int]:

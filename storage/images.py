@@ -9,7 +9,6 @@ timezone-aware datetimes and are stored as UTC ISO strings.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.db import open_db, transaction
+from storage.db import transaction
 
 
 class ImageSource(StrEnum):
@@ -96,25 +95,6 @@ class DemoRun:
         return {**asdict(self), "labels": list(self.labels) if self.labels is not None else None,
                 "status": self.status.value, "created_at": self.created_at.isoformat(),
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None}
-
-
-class ThreadDatabases:
-    """A connection to the bot's database for each thread that asks, so worker threads never share
-    a connection (nor its open transaction) with the listeners: SQLite's own locking (WAL, busy
-    timeout) keeps them apart. An in-memory database cannot be opened twice; it is shared as is."""
-
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.shared = db
-        self.path: str | None = db.execute("PRAGMA database_list").fetchall()[0][2] or None
-        self._local = threading.local()
-
-    def get(self) -> sqlite_utils.Database:
-        if self.path is None:
-            return self.shared
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = open_db(self.path, migrate=False)
-        return db
 
 
 def _utc(moment: datetime) -> str:

@@ -1,26 +1,19 @@
 """All SQL of the Slack app: deliveries, DM review sessions, channel schedules, posts and answers.
 
-Concurrency: the web server answers on many threads and the scheduler runs on its own, so each
-thread gets its own SQLite connection to the database file (WAL; writers serialise on
-BEGIN IMMEDIATE). Sharing one connection between threads would let one thread's statements join
-another thread's open transaction. An in-memory database has one connection, guarded by a lock
-(fine for single-threaded tools, not for a server).
+Concurrency: each thread gets its own SQLite connection (storage.db.ThreadLocalDatabases).
 
 Times: `now` arguments are timezone-aware datetimes, stored as UTC ISO-8601 strings.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 import sqlite_utils
 
-from storage.db import BUSY_TIMEOUT_MS
+from storage.db import ThreadLocalDatabases
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -94,42 +87,9 @@ class SlackState:
     """The Slack app's rows in the tutor database."""
 
     def __init__(self, db: sqlite_utils.Database) -> None:
-        rows = db.conn.execute("PRAGMA database_list").fetchall()
-        main = next((r for r in rows if r[1] == "main"), None)
-        self._path: str | None = main[2] if main and main[2] else None
-        self._shared = db.conn
-        self._lock = threading.RLock()
-        self._local = threading.local()
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            assert self._path is not None
-            conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        if self._path is None:
-            with self._lock:
-                yield self._shared
-        else:
-            yield self._conn()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._read() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        self._dbs = ThreadLocalDatabases(db)
+        self._read = self._dbs.connection
+        self._write = self._dbs.write
 
     # deliveries ---------------------------------------------------------------------------
     def claimed_deliveries(self, days: Iterable[date]) -> set[tuple[str, date]]:

@@ -37,7 +37,8 @@ from bot.finetune.report import FinetuneReport
 from bot.finetune.slack_thread import ThreadReplies, find_deck_question, post_in_thread, slack_error
 from bot.tutor import Tutor
 from storage import images as store
-from storage.images import HistoryScan, ImageSource, RunStatus, ThreadDatabases
+from storage.db import ThreadLocalDatabases
+from storage.images import HistoryScan, ImageSource, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class FlowOptions:
 class FinetuneFlow:
     """Everything /finetune does, for one bot process. `now` gives aware datetimes (UTC)."""
 
-    def __init__(self, db_source: ThreadDatabases, tutor: Tutor, options: FlowOptions,
+    def __init__(self, db_source: ThreadLocalDatabases, tutor: Tutor, options: FlowOptions,
                  now: Callable[[], datetime], *, runner: DemoRunner | None = None) -> None:
         self.dbs = db_source
         self.tutor = tutor

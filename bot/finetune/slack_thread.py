@@ -23,7 +23,8 @@ from bot.finetune.jobs import DemoError, DemoRunner
 from bot.tutor import Tutor
 from content.model import MultipleChoice
 from storage import images as store
-from storage.images import RunStatus, ThreadDatabases
+from storage.db import ThreadLocalDatabases
+from storage.images import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def parse_choice(text: str | None, options: int) -> int | None:
 class ThreadReplies:
     """What the bot does with replies in a demo's thread. `now` gives aware datetimes (UTC)."""
 
-    def __init__(self, dbs: ThreadDatabases, tutor: Tutor, runner: Callable[[], DemoRunner],
+    def __init__(self, dbs: ThreadLocalDatabases, tutor: Tutor, runner: Callable[[], DemoRunner],
                  now: Callable[[], datetime], *, download_timeout_s: float = 30.0) -> None:
         self.dbs, self.tutor, self.now = dbs, tutor, now
         self.runner = runner  # the flow's current runner (one machine lock for demos and classifying)

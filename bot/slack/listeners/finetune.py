@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.finetune.slack_flow import FinetuneFlow, FlowOptions
 from bot.finetune.slack_messages import HELP_TEXT
 from bot.slack.context import AppContext
-from storage.images import ThreadDatabases
+from storage.db import ThreadLocalDatabases
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def flow_options(settings: Settings) -> FlowOptions:
 
 def register(app: App, ctx: AppContext) -> None:
     """Add the `/finetune` command and the `message` event listener to `app`."""
-    flow = FinetuneFlow(ThreadDatabases(ctx.db), ctx.tutor, flow_options(ctx.settings), ctx.clock)
+    flow = FinetuneFlow(ThreadLocalDatabases(ctx.db), ctx.tutor, flow_options(ctx.settings), ctx.clock)
     # Kept on the app so a test or a shutdown hook can wait for demos (`app.finetune_flow.idle()`).
     app.finetune_flow = flow  # type: ignore[attr-defined]
 
