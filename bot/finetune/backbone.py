@@ -116,6 +116,8 @@ def build_pretrained(name: str) -> nn.Module:
         raise BackboneUnavailable(f"unknown backbone {name!r}: {exc}") from exc
     if cfg is None or not (cfg.hf_hub_id or cfg.url or cfg.file):
         raise BackboneUnavailable(f"timm has no pre-trained weights for {name!r}")
+    # timm's `pretrained=True` is its current API (weights by model tag); the deprecated argument
+    # is torchvision's, which this module never calls.
     cached = _cached_weights(cfg.hf_hub_id) if cfg.hf_hub_id else None
     if cached is not None:
         overlay = {"file": cached}
