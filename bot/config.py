@@ -47,7 +47,8 @@ class Settings:
         if not self.slack_bot_token:
             missing.append("SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-…)")
         if socket_mode and not self.slack_app_token:
-            missing.append("SLACK_APP_TOKEN (an app-level token with connections:write, xapp-…)")
+            missing.append("SLACK_APP_TOKEN (an app-level token with connections:write, xapp-…, for "
+                           "Socket Mode; or run `tutor serve --http` with SLACK_SIGNING_SECRET)")
         if not socket_mode and not self.slack_signing_secret:
             missing.append("SLACK_SIGNING_SECRET (Basic Information → App Credentials)")
         if missing:

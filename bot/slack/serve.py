@@ -127,10 +127,6 @@ def serve(settings: Settings, *, http: bool, port: int | None = None) -> None:
 
     if not logging.getLogger().handlers:  # the operator's own logging config wins
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not http and not settings.slack_app_token:
-        raise ConfigError("missing environment variable: SLACK_APP_TOKEN (an app-level token with "
-                          "connections:write, xapp-…) for Socket Mode; or run `tutor serve --http` "
-                          "with SLACK_SIGNING_SECRET to serve Slack's requests over HTTP")
     settings.require_slack(socket_mode=not http)
     runtime = build_runtime(settings)
     scheduler = start_scheduler(runtime.services, runtime.client)
