@@ -160,13 +160,25 @@ class FinetuneReport:
             f"From scratch ({self.scratch.method}): {_pct(self.scratch.accuracy)} after "
             f"{self.scratch.seconds:.1f} s{f' ({self.scratch.note})' if self.scratch.note else ''}."
         )
-        ratio = self.ratio
-        if ratio is not None:
-            lines.append(f"The pre-trained model is {ratio:.1f}x as accurate with the same time budget.")
-        else:
-            lines.append("The model trained from scratch got none right in the same time budget.")
+        lines.append(self.comparison_text())
         lines.extend(self.notes)
         return "\n".join(lines)
+
+    def comparison_text(self) -> str:
+        """One sentence on what the two arms show, worded for the case at hand."""
+        pre, scratch = self.pretrained, self.scratch
+        if scratch.accuracy <= 0 < pre.accuracy:
+            return "Training from scratch got none right in that time."
+        if pre.accuracy > scratch.accuracy + 1e-9 and self.ratio is not None:
+            return f"The pre-trained start is {self.ratio:.1f}x as accurate in the same time."
+        if abs(pre.accuracy - scratch.accuracy) <= 1e-9:
+            apart = "harder images or more labels pull them apart."
+            if 0 < pre.seconds < scratch.seconds:
+                return (f"Both reached {_pct(pre.accuracy)}; the pre-trained start got there "
+                        f"{scratch.seconds / pre.seconds:.1f}x sooner: {apart}")
+            return f"Both reached {_pct(pre.accuracy)} in this budget: {apart}"
+        return ("This time training from scratch did better: with so few images, which ones are held out "
+                "matters a lot. Add more images and run it again.")
 
     def details_text(self) -> str:
         """Per-class accuracy and confusion tables of both arms, in fixed-width text."""

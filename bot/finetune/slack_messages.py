@@ -130,20 +130,8 @@ def report_text(report: FinetuneReport, *, skipped: Sequence[SkippedFile] = (),
 
 
 def comparison_line(report: FinetuneReport) -> str:
-    """One sentence on what the two arms show, worded for the case at hand."""
-    pre, scratch = report.pretrained, report.scratch
-    if scratch.accuracy <= 0 < pre.accuracy:
-        return "Training from scratch got none right in that time."
-    if pre.accuracy > scratch.accuracy + 1e-9 and report.ratio is not None:
-        return f"The pre-trained start is {report.ratio:.1f}x as accurate in the same time."
-    if abs(pre.accuracy - scratch.accuracy) <= 1e-9:
-        apart = "harder images or more labels pull them apart."
-        if 0 < pre.seconds < scratch.seconds:
-            return (f"Both reached {_pct(pre.accuracy)}; the pre-trained start got there "
-                    f"{scratch.seconds / pre.seconds:.1f}x sooner: {apart}")
-        return f"Both reached {_pct(pre.accuracy)} in this budget: {apart}"
-    return ("This time training from scratch did better: with so few images, which ones are held out "
-            "matters a lot. Post more images and run it again.")
+    """One sentence on what the two arms show (the report's own wording, shared with the CLI)."""
+    return report.comparison_text()
 
 
 def download_failed_text(counts: Mapping[str, int], skipped: Sequence[SkippedFile],
