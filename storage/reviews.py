@@ -117,12 +117,16 @@ def get_state(db: sqlite_utils.Database, user_id: str, deck: str, card_id: str) 
 
 
 def states_of(db: sqlite_utils.Database, user_id: str, deck: str | None = None) -> list[CardState]:
-    sql = f"SELECT {', '.join(_STATE_COLUMNS)} FROM card_states WHERE user_id = ?"
-    params: tuple[str, ...] = (user_id,)
-    if deck is not None:
-        sql += " AND deck = ?"
-        params += (deck,)
-    return [CardState.from_row(r) for r in db.conn.execute(sql + " ORDER BY deck, card_id", params)]
+    where, params = _of_user(user_id, deck)
+    sql = f"SELECT {', '.join(_STATE_COLUMNS)} FROM card_states WHERE {where} ORDER BY deck, card_id"
+    return [CardState.from_row(r) for r in db.conn.execute(sql, params)]
+
+
+def _of_user(user_id: str, deck: str | None) -> tuple[str, tuple[str, ...]]:
+    """The WHERE clause (and its parameters) for one learner's rows, of one deck or all."""
+    if deck is None:
+        return "user_id = ?", (user_id,)
+    return "user_id = ? AND deck = ?", (user_id, deck)
 
 
 def _put_state(conn: Any, state: CardState) -> None:
@@ -170,12 +174,9 @@ def last_review_of_user(db: sqlite_utils.Database, user_id: str) -> ReviewRecord
 
 def reviews_of(db: sqlite_utils.Database, user_id: str, deck: str | None = None) -> list[ReviewRecord]:
     """The learner's review log, oldest first."""
-    sql = f"SELECT {_LOG_COLUMNS} FROM review_log WHERE user_id = ?"
-    params: tuple[str, ...] = (user_id,)
-    if deck is not None:
-        sql += " AND deck = ?"
-        params += (deck,)
-    return [_record(r) for r in db.conn.execute(sql + " ORDER BY reviewed_at, id", params)]
+    where, params = _of_user(user_id, deck)
+    sql = f"SELECT {_LOG_COLUMNS} FROM review_log WHERE {where} ORDER BY reviewed_at, id"
+    return [_record(r) for r in db.conn.execute(sql, params)]
 
 
 def undo_review(db: sqlite_utils.Database, record: ReviewRecord) -> None:
