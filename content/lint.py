@@ -24,6 +24,7 @@ from content.model import (
     MultipleChoice,
     Prompt,
     normalize_text,
+    option_button_text,
     option_letter,
     slugify,
 )
@@ -167,12 +168,14 @@ def _mcq_issues(card: MultipleChoice) -> Iterator[LintIssue]:
             yield error("duplicate-option", f"option {letter} repeats option {first_letter_by_text[text]}",
                         line, card)
         first_letter_by_text.setdefault(text, letter)
-        if len(option) > BUTTON_TEXT_LIMIT:
-            too_long.append(f"{letter} ({len(option)})")
+        label = option_button_text(letter, option)
+        if len(label) > BUTTON_TEXT_LIMIT:
+            too_long.append(f"{letter} ({len(label)})")
     if too_long:
         yield warning("button-length", f"option(s) {', '.join(too_long)} longer than Slack's "
-                      f"{BUTTON_TEXT_LIMIT} characters for a button: the Slack app will list the options "
-                      "as numbered text and show short buttons \"A\", \"B\"… instead", line, card)
+                      f"{BUTTON_TEXT_LIMIT} characters for a button, counting the \"A. \" before each: "
+                      "the Slack app will list the options as numbered text and show short buttons "
+                      "\"A\", \"B\"… instead", line, card)
         listed = card.question + "".join(f"\n{lt}. {o}" for lt, o in zip(letters, card.options, strict=True))
         if len(listed) > SECTION_TEXT_LIMIT:
             yield error("section-length", f"question with its options listed is {len(listed):,} characters, "

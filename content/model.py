@@ -44,6 +44,12 @@ def option_letter(index: int) -> str:
     return chr(ord("A") + index)
 
 
+def option_button_text(letter: str, option: str) -> str:
+    """The label of an option's answer button in Slack, "A. option"; lint measures this against
+    BUTTON_TEXT_LIMIT, so a warning means exactly what the Slack app will do."""
+    return f"{letter}. {option}"
+
+
 def normalize_text(text: str) -> str:
     """Collapse runs of white space and trim; the form in which card text is stored and hashed."""
     return _SPACE.sub(" ", text).strip()

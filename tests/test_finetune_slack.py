@@ -409,7 +409,7 @@ def test_demo_end_to_end(world: World) -> None:
 
     # The deck question the demo acts out, with its options and how to answer it.
     question = next(m["text"] for m in thread if "saves the most time" in m["text"])
-    assert "*C.* Use a pre-trained model and fine-tune only the last layer on your dataset" in question
+    assert "*C.* Use a pre-trained model and fine-tune only its last layer on your data" in question
     assert "reply in this thread with one letter (A, B, C, D)" in question
     assert "`/tutor join pretrained-models-cv`" in question
 

@@ -76,11 +76,23 @@ def test_a_flashcard_and_a_question_with_the_same_text_are_not_duplicates():
 
 
 def test_option_longer_than_a_slack_button_is_a_warning():
-    fits, long = "x" * BUTTON_TEXT_LIMIT, "y" * (BUTTON_TEXT_LIMIT + 1)
+    # The button reads "B. option": three characters more than the option itself.
+    fits, long = "x" * (BUTTON_TEXT_LIMIT - 3), "y" * (BUTTON_TEXT_LIMIT - 2)
     assert issues(mcq(options=("a", fits))) == []
     assert issues(mcq(options=("a", long))) == [(W, "button-length", 4)]
     message = messages(mcq(options=("a", long)))[0]
     assert "option(s) B (76)" in message and "numbered text" in message and '"A", "B"' in message
+
+
+def test_lint_warns_exactly_when_the_slack_review_falls_back_to_letter_buttons():
+    from bot.slack.blocks import options_fit_buttons
+
+    for length in range(BUTTON_TEXT_LIMIT - 5, BUTTON_TEXT_LIMIT + 2):
+        loaded = load_deck_text(HEADER + mcq(options=("a", "z" * length)), filename="lint.yaml")
+        card = loaded.deck.cards[0]
+        assert isinstance(card, MultipleChoice)
+        warned = any(i.code == "button-length" for i in loaded.issues)
+        assert warned == (not options_fit_buttons(card)), length
 
 
 def test_text_longer_than_a_slack_section_is_an_error():

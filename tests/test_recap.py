@@ -122,7 +122,11 @@ def test_real_recap_issues_are_the_missing_keys_and_three_quick_checks():
 def test_loader_reports_each_problem_of_the_real_recap_once():
     loaded = load_deck_file(REAL)
     assert [i.line for i in loaded.errors] == [37, 42, 47, 52, 57]
-    assert [i.line for i in loaded.warnings] == [92, 152, 178]
+    # The three Quick Checks, and two options too long for a button once "A. " is put before them.
+    assert [(i.line, i.code) for i in loaded.warnings] == [
+        (92, "quick-check"), (152, "quick-check"), (158, "button-length"), (178, "quick-check"),
+        (184, "button-length"),
+    ]
     assert {i.card_id for i in loaded.errors} == {c.id for c in kinds(loaded.deck)[1][:5]}
 
 

@@ -21,6 +21,7 @@ from content.model import (
     Card,
     Flashcard,
     MultipleChoice,
+    option_button_text,
     option_letter,
 )
 
@@ -172,7 +173,9 @@ def plural(count: int, word: str) -> str:
 
 
 def options_fit_buttons(card: MultipleChoice) -> bool:
-    return all(len(f"{option_letter(i)}. {o}") <= BUTTON_TEXT_LIMIT for i, o in enumerate(card.options))
+    return all(
+        len(option_button_text(option_letter(i), o)) <= BUTTON_TEXT_LIMIT for i, o in enumerate(card.options)
+    )
 
 
 def option_line(card: MultipleChoice, index: int) -> str:
@@ -191,7 +194,7 @@ def mcq_question_blocks(card: MultipleChoice, buttons: list[Block]) -> list[Bloc
 
 
 def option_label(card: MultipleChoice, index: int) -> str:
-    return clip(f"{option_letter(index)}. {card.options[index]}", BUTTON_TEXT_LIMIT)
+    return clip(option_button_text(option_letter(index), card.options[index]), BUTTON_TEXT_LIMIT)
 
 
 def explanation_blocks(card: MultipleChoice) -> list[Block]:
