@@ -10,10 +10,15 @@ Clocks: the pre-trained arm's clock starts with loading the backbone plus embedd
 images (at the measured images/s; the test images' embedding is evaluation, not training, like the
 scratch arm's test-time forward passes). Both arms get the full budget here (no early stop).
 
+Budget sweep: at 10 images per class the comparison is repeated at shorter budgets (--sweep), both
+arms held to the same B seconds: the scratch arm retrained with B as its budget (its learning-rate
+schedule spans B), the pre-trained arm read off its own clock at B (its head does not depend on the
+budget; an arm still loading or embedding at B has no answer yet and scores 0).
+
 Also measured: embedding images/s, accuracy at smaller inputs, and the end-to-end time of one
 /finetune-sized demo (60 images of 3 labels through the child process, both arms and the chart).
 
-    python bench/finetune.py [--budget 10] [--device cpu|cuda] [--seeds 1] [--quick]
+    python bench/finetune.py [--budget 10] [--sweep 2.5,5] [--device cpu|cuda] [--seeds 1] [--quick]
     python bench/finetune.py --export-demo DIR     (the 60-image folder, for `tutor finetune DIR`)
 """
 
@@ -100,6 +105,7 @@ class Row:
     clock_start: float  # seconds already on the pre-trained clock: loading + embedding its training images
     pre: Any  # ArmResult
     scratch: Any | None  # ArmResult; only at the backbone's own size
+    sweep: dict[float, Any] | None = None  # budget -> scratch ArmResult at that budget (10/class only)
 
 
 def measure(args: argparse.Namespace) -> list[Row]:
@@ -154,6 +160,15 @@ def measure(args: argparse.Namespace) -> list[Row]:
                     )  # fmt: skip
                 rows.append(Row(seed, size, rate, k, clock_start, pre, scratch))
                 print(_row_text(rows[-1]), flush=True)
+                if scratch is not None and k == 10:
+                    rows[-1].sweep = {
+                        budget: scratch_arm(
+                            scratch_pixels, y, [fold], CLASSES, device=device, backbone_name=backbone.name,
+                            budget_s=budget, seed=seed,
+                        )  # fmt: skip
+                        for budget in args.sweep
+                        if budget < args.budget
+                    }
             del features, trunk
     return rows
 
@@ -190,7 +205,7 @@ def _ratio(pre: Any, scratch: Any, final: bool = False) -> float:
     return a / b if b else float("inf")
 
 
-def summarize(rows: list[Row], full_size: int) -> None:
+def summarize(rows: list[Row], full_size: int, budget: float) -> None:
     print(
         f"\nsummary, mean over {len({r.seed for r in rows})} data draw(s); accuracy = best held-out "
         "accuracy on the arm's clock (final = at the end of the budget):"
@@ -210,18 +225,37 @@ def summarize(rows: list[Row], full_size: int) -> None:
         print(
             f"  {k:2d}/class  pre-trained {100 * pre:5.1f}% at {pre_s:5.2f} s"
             f"   scratch {100 * scr:5.1f}% at {np.mean([r.scratch.seconds for r in mine]):5.2f} s"
-            f" (final {100 * scr_final:5.1f}%, {100 * scr_then:5.1f}% by {pre_s:4.2f} s)"
+            f" (final {100 * scr_final:5.1f}%, {100 * scr_then:5.1f}% by {pre_s:4.2f} s:"
+            f" {pre / scr_then if scr_then else float('inf'):.2f}x)"
             f"   ratio {pre / scr:.2f}x (final {pre_final / scr_final:.2f}x)"
         )
     ten = [r for r in rows if r.size == full_size and r.shots == 10]
     ratio = float(np.mean([r.pre.accuracy for r in ten]) / np.mean([r.scratch.accuracy for r in ten]))
     verdict = "MET" if ratio >= 1.4 else "NOT MET"
     print(f"goal: pre-trained >= 1.4x scratch accuracy at 10/class, same budget: {ratio:.2f}x -> {verdict}")
+    _summarize_sweep(ten, budget)
     print("input size, pre-trained at 10/class: accuracy and embedding images/s on this machine")
     for size in sorted({r.size for r in rows}, reverse=True):
         mine = [r for r in rows if r.size == size and r.shots == 10]
         accuracy = 100 * np.mean([r.pre.accuracy for r in mine])
         print(f"  {size}px  {accuracy:5.1f}%  {np.mean([r.rate for r in mine]):6.1f} images/s")
+
+
+def _summarize_sweep(ten: list[Row], budget: float) -> None:
+    """Both arms at 10/class held to the same shorter budgets (see the module docstring)."""
+    budgets = sorted({b for r in ten for b in (r.sweep or {})})
+    if not budgets:
+        return
+    print("budget sweep at 10/class: both arms given the same B seconds (mean over the data draws)")
+    for b in [*budgets, budget]:
+        pre = float(np.mean([_best_by(r.pre.curve, b) for r in ten]))
+        scratch = [r.sweep[b] if r.sweep and b in r.sweep else r.scratch for r in ten]
+        scr = float(np.mean([s.accuracy for s in scratch]))
+        ratio = pre / scr if scr else float("inf")
+        print(
+            f"  B = {b:4.1f} s  pre-trained {100 * pre:5.1f}%  scratch {100 * scr:5.1f}%  ratio {ratio:.2f}x"
+            f"{'  (>= 1.4x)' if ratio >= 1.4 else ''}"
+        )
 
 
 def photo_agreement(device_name: str | None) -> None:
@@ -298,12 +332,27 @@ def end_to_end(args: argparse.Namespace) -> float:
     return seconds
 
 
+def _budgets(text: str) -> tuple[float, ...]:
+    try:
+        budgets = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        message = f"expected seconds separated by commas, like 2.5,5: {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+    if any(b <= 0 for b in budgets):
+        raise argparse.ArgumentTypeError("budgets must be positive seconds")
+    return budgets
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--budget", type=float, default=10.0, help="seconds per arm (default 10)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    parser.add_argument(
+        "--sweep", type=_budgets, default=(2.5, 5.0), metavar="B,B",
+        help="shorter budgets (seconds) to compare both arms at, 10/class (default 2.5,5; '' for none)",
+    )
     parser.add_argument("--seeds", type=int, default=1, help="repeat with this many data draws")
     parser.add_argument("--quick", action="store_true", help="only the backbone's own input size")
     parser.add_argument("--e2e-budget", type=float, default=10.0)
@@ -316,7 +365,7 @@ def main() -> None:
     if not args.skip_e2e:
         end_to_end(args)  # first, while nothing else of this bench holds memory or threads
     rows = measure(args)
-    summarize(rows, full_size=224)
+    summarize(rows, full_size=224, budget=args.budget)
     if not args.quick:
         photo_agreement(args.device)
 
