@@ -47,12 +47,19 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     )
 
 
-def main(job: str, payload: dict[str, Any], messages: Any) -> None:
-    """Run `job` ("demo" or "classify") with payload and send its result or error to messages."""
+def main(job: str, jobs: Any, messages: Any) -> None:
+    """Import what `job` ("demo" or "classify") needs, then take its payload from jobs (None: exit
+    at once, nothing to do) and send its result or error to messages."""
     from bot.finetune.jobs import FailureKind
 
     try:
         _inject_fault()
+        # The seconds torch and timm take to import pass while the parent prepares the payload.
+        import bot.finetune.pipeline  # noqa: F401
+
+        payload: dict[str, Any] | None = jobs.get()
+        if payload is None:
+            return
         if job == "demo":
             from bot.finetune.images import require_enough_images, scan_image_folder
             from bot.finetune.jobs import DemoRequest
@@ -63,7 +70,7 @@ def main(job: str, payload: dict[str, Any], messages: Any) -> None:
             request = DemoRequest.from_dict(payload)
             progress("loading", "reading the images")
             folder = scan_image_folder(request.image_dir, request.labels)
-            require_enough_images(folder)  # bad input answers before the seconds torch takes to import
+            require_enough_images(folder)
             from bot.finetune.pipeline import run_demo
 
             report = run_demo(request, progress, folder=folder)

@@ -5,6 +5,8 @@ from the bot), reports progress over a queue, and is killed when it passes the t
 happens to it (an exception, running out of memory, a segfault, a kill) comes back as a DemoOutcome
 with a plain error; the bot keeps running. A file lock (fcntl) keeps jobs from several threads or
 processes on one machine from running at the same time; waiters take numbered tickets (FIFO).
+A demo whose images still have to be fetched (run_prepared) starts its child first: the seconds the
+child spends importing torch and timm pass while the parent downloads.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ class DemoOutcome:
     report: FinetuneReport | None
     error: str | None
     failure: FailureKind | None = None
-    seconds: float = 0.0  # wall clock from start of the child to its end (excludes queueing)
+    seconds: float = 0.0  # wall clock from handing the child its job to its end (not queueing, preparing)
 
 
 class DemoError(RuntimeError):
@@ -186,6 +188,19 @@ class DemoRunner:
 
     def run(self, request: DemoRequest, on_progress: Callable[[Progress], None] | None = None) -> DemoOutcome:
         """Run the demo for request and return its outcome (never raises for a failed demo)."""
+        outcome = self.run_prepared(lambda: request, on_progress)
+        assert outcome is not None  # only a prepare that returns None gives None
+        return outcome
+
+    def run_prepared(
+        self,
+        prepare: Callable[[], DemoRequest | None],
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> DemoOutcome | None:
+        """Like run, for a request that needs work first (downloading its images): once this job's
+        turn comes, the child is started and imports torch while prepare() runs here. prepare returns
+        the request, or None when there is nothing to run (then so does this). An exception from
+        prepare stops the child and is raised here."""
 
         def emit(progress: Progress) -> None:
             if on_progress is not None:
@@ -196,7 +211,9 @@ class DemoRunner:
             emit(Progress("queued", f"waiting: {ahead} ahead of this one", queue_position=position))
 
         with self.lock.held(queued):
-            outcome = self._run_child("demo", request.to_dict(), emit)
+            outcome = self._run_child("demo", prepare, emit)
+        if outcome is None:
+            return None
         if outcome.ok:
             report = FinetuneReport.from_dict(outcome.report_data)
             emit(Progress("done", f"done in {outcome.seconds:.1f} s"))
@@ -210,22 +227,38 @@ class DemoRunner:
         an image that cannot be used. Raises DemoError when the job fails."""
         payload = {"head_path": str(head_path), "images": [str(p) for p in images], "top_k": top_k}
         with self.lock.held():
-            outcome = self._run_child("classify", payload, lambda progress: None)
+            outcome = self._run_child("classify", lambda: payload, lambda progress: None)
+        assert outcome is not None  # the payload is never None
         if not outcome.ok:
             raise DemoError(outcome.error or "classification failed")
         return [[(str(label), float(p)) for label, p in ranked] for ranked in outcome.report_data["ranked"]]
 
-    def _run_child(self, job: str, payload: dict[str, Any], emit: Callable[[Progress], None]) -> _ChildResult:
+    def _run_child(
+        self,
+        job: str,
+        prepare: Callable[[], DemoRequest | dict[str, Any] | None],
+        emit: Callable[[Progress], None],
+    ) -> _ChildResult | None:
+        """Start the child, then hand it prepare()'s payload (None: tell it to exit, and return None)."""
         from bot.finetune import child  # no torch at import: the child imports it
 
-        messages = self._context.Queue()
-        process = self._context.Process(target=child.main, args=(job, payload, messages), daemon=True)
-        started = time.monotonic()
+        messages, jobs = self._context.Queue(), self._context.Queue()
+        process = self._context.Process(target=child.main, args=(job, jobs, messages), daemon=True)
         with self._start_lock:
             process.start()
-        deadline = started + self.time_limit_s
         result: _ChildResult | None = None
         try:
+            try:
+                prepared = prepare()
+            except BaseException:
+                jobs.put(None)
+                raise
+            payload = prepared.to_dict() if isinstance(prepared, DemoRequest) else prepared
+            jobs.put(payload)
+            if payload is None:  # nothing to run: the child exits once its imports are done
+                return None
+            started = time.monotonic()  # the time limit counts from here, not from the preparing
+            deadline = started + self.time_limit_s
             while result is None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -248,6 +281,7 @@ class DemoRunner:
         finally:
             self._stop(process, graceful=result is not None and result.failure is not FailureKind.TIME_LIMIT)
             messages.close()
+            jobs.close()
         return _ChildResult(
             result.ok, result.report_data, result.error, result.failure, time.monotonic() - started
         )

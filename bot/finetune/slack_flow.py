@@ -251,27 +251,35 @@ class FinetuneFlow:
     def _run_demo(self, client: WebClient, run_id: int, channel: str, ts: str,
                   recorded: Sequence[store.RecordedImage], left_out: dict[str, int],
                   updater: _ProgressUpdater) -> None:
+        downloads: list[DownloadResult] = []
         with tempfile.TemporaryDirectory(prefix="tutor-finetune-") as tmp:
             def on_file(done: int, total: int) -> None:
                 updater.report("download", f"downloading {done}/{total} images")
 
-            fetched = download_images(recorded, Path(tmp), token=client.token or "", on_file=on_file,
-                                      timeout_s=self.options.download_timeout_s)
-            updater.report("download", f"downloaded {fetched.usable} images"
-                           + (f", {say.skipped_summary(fetched.skipped)}" if fetched.skipped else ""),
-                           force=True)
-            usable = {label: n for label, n in fetched.counts.items() if n >= MIN_IMAGES_PER_LABEL}
-            if len(usable) < MIN_LABELS:
-                post_in_thread(client, channel, ts,
+            def download() -> DemoRequest | None:
+                """Runs once this demo's turn has come, while the demo's process starts up."""
+                fetched = download_images(recorded, Path(tmp), token=client.token or "", on_file=on_file,
+                                          timeout_s=self.options.download_timeout_s)
+                downloads.append(fetched)
+                updater.report("download", f"downloaded {fetched.usable} images"
+                               + (f", {say.skipped_summary(fetched.skipped)}" if fetched.skipped else ""),
+                               force=True)
+                usable = {label: n for label, n in fetched.counts.items() if n >= MIN_IMAGES_PER_LABEL}
+                if len(usable) < MIN_LABELS:
+                    return None
+                left_out.update({label: n for label, n in fetched.counts.items() if label not in usable})
+                out_dir = self.options.data_dir / "runs" / f"{channel}-{ts.replace('.', '-')}"
+                return DemoRequest(image_dir=Path(tmp), out_dir=out_dir, budget_s=self.options.budget_s,
+                                   device=self.options.device, backbone=self.options.backbone,
+                                   labels=tuple(sorted(usable)))
+
+            outcome = self.runner.run_prepared(download, on_progress=updater.progress)
+        fetched = downloads[0]
+        if outcome is None:
+            post_in_thread(client, channel, ts,
                            say.download_failed_text(fetched.counts, fetched.skipped, fetched.failed))
-                self._fail(client, run_id, channel, ts, updater, "too few usable images", post=False)
-                return
-            left_out.update({label: n for label, n in fetched.counts.items() if label not in usable})
-            out_dir = self.options.data_dir / "runs" / f"{channel}-{ts.replace('.', '-')}"
-            request = DemoRequest(image_dir=Path(tmp), out_dir=out_dir, budget_s=self.options.budget_s,
-                                  device=self.options.device, backbone=self.options.backbone,
-                                  labels=tuple(sorted(usable)))
-            outcome = self.runner.run(request, on_progress=updater.progress)
+            self._fail(client, run_id, channel, ts, updater, "too few usable images", post=False)
+            return
         if not outcome.ok or outcome.report is None:
             self._fail(client, run_id, channel, ts, updater, outcome.error or "it stopped without a report")
             return
