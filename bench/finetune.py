@@ -16,7 +16,8 @@ schedule spans B), the pre-trained arm read off its own clock at B (its head doe
 budget; an arm still loading or embedding at B has no answer yet and scores 0).
 
 Also measured: embedding images/s, accuracy at smaller inputs, and the end-to-end time of one
-/finetune-sized demo (60 images of 3 labels through the child process, both arms and the chart).
+/finetune-sized demo (60 images of 3 labels through the child process, both arms and the chart),
+cold and after a simulated 5 s download during which the child starts, as in Slack.
 
     python bench/finetune.py [--budget 10] [--sweep 2.5,5] [--device cpu|cuda] [--seeds 1] [--quick]
     python bench/finetune.py --export-demo DIR     (the 60-image folder, for `tutor finetune DIR`)
