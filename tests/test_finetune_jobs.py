@@ -177,3 +177,38 @@ def test_nothing_to_run_after_preparing_stops_the_child_and_frees_the_machine(tm
     assert multiprocessing.active_children() == []
     with runner.lock.held():  # not left held by either
         pass
+
+
+def test_a_child_whose_bot_process_died_does_not_wait_for_ever(tmp_path: Path) -> None:
+    # A bot process that starts a demo's child, waits until the child is ready for its job (it has
+    # sent a first message), and is killed before handing it the job.
+    code = (
+        "import multiprocessing, os\n"
+        "from bot.finetune import child\n"
+        "if __name__ == '__main__':\n"
+        "    context = multiprocessing.get_context('spawn')\n"
+        "    jobs, messages = context.Queue(), context.Queue()\n"
+        "    process = context.Process(target=child.main, args=('demo', jobs, messages))\n"
+        "    process.start()\n"
+        "    print(process.pid, messages.get(timeout=60)[0], flush=True)\n"
+        "    os._exit(0)\n"
+    )
+    script = tmp_path / "dying_bot.py"
+    script.write_text(code)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    bot = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    assert bot.stdout is not None
+    pid, first = bot.stdout.readline().split()
+    bot.wait(10)
+    assert first == "ready"
+
+    def running() -> bool:  # an exited process not yet reaped by its new parent is a zombie ("Z")
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and running():
+        time.sleep(0.2)
+    assert not running(), "the orphaned child is still waiting for a job"

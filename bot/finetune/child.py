@@ -1,12 +1,15 @@
 """The child process's entry point (DemoRunner starts it with multiprocessing "spawn").
 
 Importing this module does not import torch; main() does. Every message to the parent is a tuple:
-("progress", stage, message), ("result", data) or ("error", FailureKind value, message).
+("ready",) once the imports are done, ("progress", stage, message), ("result", data) or ("error",
+FailureKind value, message).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import queue
 import signal
 import sys
 import traceback
@@ -47,6 +50,19 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     )
 
 
+def _wait_for_payload(jobs: Any) -> dict[str, Any] | None:
+    """The job's payload, or None when there is nothing to do or the bot process has gone (an
+    orphan must not wait for ever)."""
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            payload: dict[str, Any] | None = jobs.get(timeout=1.0)
+            return payload
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return None
+
+
 def main(job: str, jobs: Any, messages: Any) -> None:
     """Import what `job` ("demo" or "classify") needs, then take its payload from jobs (None: exit
     at once, nothing to do) and send its result or error to messages."""
@@ -57,7 +73,8 @@ def main(job: str, jobs: Any, messages: Any) -> None:
         # The seconds torch and timm take to import pass while the parent prepares the payload.
         import bot.finetune.pipeline  # noqa: F401
 
-        payload: dict[str, Any] | None = jobs.get()
+        messages.put(("ready",))
+        payload = _wait_for_payload(jobs)
         if payload is None:
             return
         if job == "demo":

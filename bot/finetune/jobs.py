@@ -289,6 +289,8 @@ class DemoRunner:
     @staticmethod
     def _handle(message: tuple, emit: Callable[[Progress], None]) -> _ChildResult | None:
         kind = message[0]
+        if kind == "ready":  # imports done; it may already have been waiting for its job
+            return None
         if kind == "progress":
             try:
                 emit(Progress(stage=message[1], message=message[2]))
