@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +48,13 @@ def all_migrations() -> list[Migration]:
     if len(versions) != len(set(versions)):
         raise RuntimeError(f"two migrations share a version: {sorted(versions)}")
     return sorted(found, key=lambda m: m.version)
+
+
+def equal_to(columns: Mapping[str, object]) -> tuple[str, list[object]]:
+    """The optional filters of a query: "a = ? AND b = ?" for the columns whose value is not None,
+    with their parameters in order; ("", []) when every value is None."""
+    given = [(column, value) for column, value in columns.items() if value is not None]
+    return " AND ".join(f"{column} = ?" for column, _ in given), [value for _, value in given]
 
 
 def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:

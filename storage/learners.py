@@ -8,7 +8,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from storage.db import transaction
+from storage.db import equal_to, transaction
 from storage.timefmt import iso, parse_optional
 
 DEFAULT_DELIVERY_TIME = "08:30"  # local HH:MM
@@ -110,10 +110,9 @@ def active_enrollments(db: sqlite_utils.Database, *, user_id: str | None = None)
     """Enrollments not left, of one learner or of everyone, in joining order per learner."""
     sql = ("SELECT e.user_id, e.deck, e.new_per_day, e.reviews_per_day, l.tz, l.paused_at IS NOT NULL"
            " FROM enrollments e JOIN learners l ON l.user_id = e.user_id WHERE e.left_at IS NULL")
-    params: tuple[str, ...] = ()
-    if user_id is not None:
-        sql += " AND e.user_id = ?"
-        params = (user_id,)
+    filters, params = equal_to({"e.user_id": user_id})
+    if filters:
+        sql += " AND " + filters
     rows = db.conn.execute(sql + " ORDER BY e.user_id, e.joined_at, e.deck", params)
     return [EnrollmentRow(user_id=r[0], deck=r[1], new_per_day=r[2], reviews_per_day=r[3], tz=r[4],
                           paused=bool(r[5])) for r in rows]

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from storage.db import equal_to
 from storage.timefmt import iso, parse, parse_optional
 
 # The columns of card_states, in this order everywhere below.
@@ -117,16 +118,9 @@ def get_state(db: sqlite_utils.Database, user_id: str, deck: str, card_id: str) 
 
 
 def states_of(db: sqlite_utils.Database, user_id: str, deck: str | None = None) -> list[CardState]:
-    where, params = _of_user(user_id, deck)
+    where, params = equal_to({"user_id": user_id, "deck": deck})
     sql = f"SELECT {', '.join(_STATE_COLUMNS)} FROM card_states WHERE {where} ORDER BY deck, card_id"
     return [CardState.from_row(r) for r in db.conn.execute(sql, params)]
-
-
-def _of_user(user_id: str, deck: str | None) -> tuple[str, tuple[str, ...]]:
-    """The WHERE clause (and its parameters) for one learner's rows, of one deck or all."""
-    if deck is None:
-        return "user_id = ?", (user_id,)
-    return "user_id = ? AND deck = ?", (user_id, deck)
 
 
 def _put_state(conn: Any, state: CardState) -> None:
@@ -174,7 +168,7 @@ def last_review_of_user(db: sqlite_utils.Database, user_id: str) -> ReviewRecord
 
 def reviews_of(db: sqlite_utils.Database, user_id: str, deck: str | None = None) -> list[ReviewRecord]:
     """The learner's review log, oldest first."""
-    where, params = _of_user(user_id, deck)
+    where, params = equal_to({"user_id": user_id, "deck": deck})
     sql = f"SELECT {_LOG_COLUMNS} FROM review_log WHERE {where} ORDER BY reviewed_at, id"
     return [_record(r) for r in db.conn.execute(sql, params)]
 
@@ -227,12 +221,10 @@ def due_review_rows(db: sqlite_utils.Database, *, before: datetime, user_id: str
            "  AND c.retired_at IS NULL AND c.kind != 'prompt'"
            " WHERE s.suspended_at IS NULL AND s.due < ?")
     params: list[Any] = [iso(before)]
-    if user_id is not None:
-        sql += " AND s.user_id = ?"
-        params.append(user_id)
-    if deck is not None:
-        sql += " AND s.deck = ?"
-        params.append(deck)
+    filters, values = equal_to({"s.user_id": user_id, "s.deck": deck})
+    if filters:
+        sql += " AND " + filters
+        params += values
     rows = db.conn.execute(sql + " ORDER BY s.user_id, s.due, s.deck, s.card_id", params)
     return [DueRow(user_id=r[0], deck=r[1], card_id=r[2], due=parse(r[3]), seq=r[4]) for r in rows]
 
@@ -241,13 +233,8 @@ def unseen_card_rows(db: sqlite_utils.Database, *, user_id: str | None = None,
                      deck: str | None = None) -> list[tuple[str, str, str]]:
     """(user_id, deck, card_id) of cards the learner has never reviewed, in deck order, at most the
     enrollment's new_per_day of them per deck (today's remaining slots are at most that)."""
-    where, params = "", []
-    if user_id is not None:
-        where += " AND e.user_id = ?"
-        params.append(user_id)
-    if deck is not None:
-        where += " AND e.deck = ?"
-        params.append(deck)
+    filters, params = equal_to({"e.user_id": user_id, "e.deck": deck})
+    where = f" AND {filters}" if filters else ""
     sql = f"""SELECT user_id, deck, card_id FROM (
         SELECT e.user_id, e.deck, c.card_id, c.position, e.new_per_day,
                row_number() OVER (PARTITION BY e.user_id, e.deck ORDER BY c.position) AS n
@@ -268,10 +255,11 @@ def day_counts(db: sqlite_utils.Database, days: Iterable[date], *,
         return {}
     sql = (f"SELECT user_id, deck, learning_day, sum(seq = 1), sum(seq > 1) FROM review_log"
            f" WHERE learning_day IN ({', '.join('?' * len(day_list))})")
-    params: list[str] = list(day_list)
-    if user_id is not None:
-        sql += " AND user_id = ?"
-        params.append(user_id)
+    params: list[object] = list(day_list)
+    filters, values = equal_to({"user_id": user_id})
+    if filters:
+        sql += " AND " + filters
+        params += values
     rows = db.conn.execute(sql + " GROUP BY user_id, deck, learning_day", params)
     return {(r[0], r[1], date.fromisoformat(r[2])): (r[3], r[4]) for r in rows}
 

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 
 import sqlite_utils
 
-from storage.db import ThreadLocalDatabases
+from storage.db import ThreadLocalDatabases, equal_to
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -135,16 +135,9 @@ class SlackState:
                 (status, channel_id, ts, error, _iso(now), user_id, day.isoformat()))
 
     def deliveries(self, *, user_id: str | None = None, day: date | None = None) -> list[Delivery]:
-        where: list[str] = []
-        args: list[object] = []
-        if user_id is not None:
-            where.append("user_id = ?")
-            args.append(user_id)
-        if day is not None:
-            where.append("learning_day = ?")
-            args.append(day.isoformat())
+        where, args = equal_to({"user_id": user_id, "learning_day": day.isoformat() if day else None})
         sql = ("SELECT user_id, learning_day, status, due_cards, session_id, channel_id, ts, error,"
-               " claimed_at FROM slack_deliveries" + (" WHERE " + " AND ".join(where) if where else "")
+               " claimed_at FROM slack_deliveries" + (f" WHERE {where}" if where else "")
                + " ORDER BY learning_day, user_id")
         with self._read() as conn:
             rows = conn.execute(sql, args).fetchall()
@@ -303,16 +296,9 @@ class SlackState:
         return self._post(row) if row else None
 
     def posts(self, *, schedule_id: int | None = None, status: str | None = None) -> list[ChannelPost]:
-        where: list[str] = []
-        args: list[object] = []
-        if schedule_id is not None:
-            where.append("schedule_id = ?")
-            args.append(schedule_id)
-        if status is not None:
-            where.append("status = ?")
-            args.append(status)
+        where, args = equal_to({"schedule_id": schedule_id, "status": status})
         sql = (f"SELECT {self._POST_COLUMNS} FROM slack_channel_posts"
-               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id")
+               + (f" WHERE {where}" if where else "") + " ORDER BY id")
         with self._read() as conn:
             return [self._post(r) for r in conn.execute(sql, args).fetchall()]
 

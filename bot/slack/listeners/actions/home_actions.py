@@ -34,21 +34,22 @@ def review_now(svc: SlackServices) -> Listener:
 
 
 def pause(svc: SlackServices) -> Listener:
-    def home_pause(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        svc.ctx.tutor.pause(body["user"]["id"])
-        publish_home(svc, client, body["user"]["id"])
-
-    return home_pause
+    return _change_then_refresh(svc, lambda user_id: svc.ctx.tutor.pause(user_id))
 
 
 def resume(svc: SlackServices) -> Listener:
-    def home_resume(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    return _change_then_refresh(svc, lambda user_id: svc.ctx.tutor.resume(user_id))
+
+
+def _change_then_refresh(svc: SlackServices, change: Callable[[str], object]) -> Listener:
+    """A button that changes the clicking member's settings, then shows them on the Home tab."""
+
+    def home_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        svc.ctx.tutor.resume(body["user"]["id"])
+        change(body["user"]["id"])
         publish_home(svc, client, body["user"]["id"])
 
-    return home_resume
+    return home_button
 
 
 def change_time(svc: SlackServices) -> Listener:
