@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.learning_day import learning_day  # noqa: E402
 from bot.tutor import Rating, Tutor  # noqa: E402
 from content.loader import load_deck_file, shipped_decks  # noqa: E402
-from content.model import CardKind, MultipleChoice  # noqa: E402
+from content.model import MultipleChoice  # noqa: E402
 from storage import learners as learner_store  # noqa: E402
 from storage import reviews as review_store  # noqa: E402
 from storage.db import open_db, transaction  # noqa: E402
@@ -81,7 +81,7 @@ def state_of(user: str, deck: str, card_id: str, step: Step, base: datetime, seq
 
 
 def load_history(tutor: Tutor, deck_slug: str, users: int, now: datetime, rng: random.Random) -> int:
-    scheduled = [c.id for c in tutor.deck(deck_slug).cards if c.kind is not CardKind.PROMPT]
+    scheduled = [c.id for c in tutor.deck(deck_slug).scheduled_cards]
     zones = {f"u{i:05d}": rng.choice(ZONES) for i in range(users)}
     times = {u: f"{rng.randint(7, 10):02d}:{rng.choice((0, 30)):02d}" for u in zones}
     learner_store.insert_learners(tutor.db, ((u, None, tz, times[u]) for u, tz in zones.items()), now)

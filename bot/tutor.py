@@ -196,8 +196,9 @@ class Tutor:
     # reviewing ----------------------------------------------------------------------------
     def due_cards(self, user_id: str, now: datetime, *, deck: str | None = None) -> list[DueItem]:
         """What to review now: due reviews first (most overdue first), then new cards in deck
-        order, within the day's limits per deck. Empty when paused. A card due before the learning
-        day ends counts as due today: one due at 10:00 is in the 08:30 delivery."""
+        order, within the day's limits per deck; never open prompts. Empty when paused. A card
+        due before the learning day ends counts as due today: one due at 10:00 is in the 08:30
+        delivery."""
         with self.lock:
             if deck is not None:
                 self._deck_info(deck)

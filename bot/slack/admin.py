@@ -101,9 +101,3 @@ class SlackUsers:
             for user in found.values():
                 self._users[user.id] = (now, user)
         return found
-
-    def forget(self) -> None:
-        """Drop every cached answer (tests, or after a workspace change)."""
-        with self._lock:
-            self._users.clear()
-            self._directory = None

@@ -28,7 +28,6 @@ from bot.slack.context import AppContext
 from bot.slack.review import post_session
 from bot.slack.services import SlackServices
 from bot.tutor import DueItem, Learner
-from content.model import CardKind
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,6 @@ def deliver(svc: SlackServices, client: WebClient, learner: Learner, day: date, 
     user_id = learner.user_id
     if due is None:
         due = svc.ctx.tutor.due_cards(user_id, now)
-    due = [i for i in due if i.card.kind is not CardKind.PROMPT]
     claimed, session_id = svc.state.claim_delivery(user_id, day, now, due_cards=len(due))
     if not claimed:
         return DeliveryStatus.TAKEN, None

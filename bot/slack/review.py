@@ -28,7 +28,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.services import SlackServices
 from bot.tutor import DueItem, Rating, ReviewResult, TutorError
-from content.model import Card, CardKind, Flashcard, MultipleChoice
+from content.model import Card, Flashcard, MultipleChoice
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def next_item(svc: SlackServices, session_id: int, user_id: str, now: datetime) 
     """The next card of the session and how many are left including it."""
     answered = svc.state.session_answered(session_id)
     due = [item for item in svc.ctx.tutor.due_cards(user_id, now)
-           if item.card.kind is not CardKind.PROMPT and (item.deck, item.card.id) not in answered]
+           if (item.deck, item.card.id) not in answered]
     return (due[0] if due else None), len(due)
 
 
@@ -106,12 +106,11 @@ def post_session(svc: SlackServices, client: WebClient, user_id: str, session_id
         if finished:
             return None
     else:
-        items = [item for item in due if item.card.kind is not CardKind.PROMPT]
-        if not items:
+        if not due:
             return None
-        first = items[0]
+        first = due[0]
         ref = CardRef(session_id, first.deck, first.card.id, first.seq)
-        message = card_message(ref, first.card, is_new=first.is_new, remaining=len(items), note=note)
+        message = card_message(ref, first.card, is_new=first.is_new, remaining=len(due), note=note)
     channel = dm_channel(svc, client, user_id)
     answer = client.chat_postMessage(channel=channel, **message.as_kwargs())
     return Posted(channel=answer["channel"], ts=answer["ts"])
