@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.finetune.images import MIN_IMAGES_PER_LABEL, MIN_LABELS, SkippedFile, SkipReason
 from bot.finetune.report import FinetuneReport
+from bot.slack.escape import esc
 from content.model import MultipleChoice, option_letter
 from storage.images import ThreadAnswer
 
@@ -40,12 +41,6 @@ trained model gives it."""
 
 NOT_IN_CHANNEL_TEXT = ("I can't read or post in this channel yet. Invite me (`/invite @tutor`, or the "
                        "channel's *Integrations* tab) and run `/finetune` again.")
-
-
-def esc(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as markup (file names and card text may
-    hold them)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _counts_text(counts: Mapping[str, int]) -> str:

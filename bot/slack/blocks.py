@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.slack.escape import esc
 from bot.tutor import DeckSummary, Learner, LearnerStats, Rating, ReviewResult
 from content.model import (
     BUTTON_TEXT_LIMIT,
@@ -48,11 +49,6 @@ class Message:
 
 
 # ---- primitives ------------------------------------------------------------------------------
-
-def esc(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
