@@ -9,10 +9,11 @@
     tutor stats --user NAME [--json]
     tutor serve [--http] [--port N]      run the Slack app
     tutor finetune DIR ...               the transfer-learning demo (see `tutor finetune -h`)
+    tutor worker [--lane long|short]     the job worker for Celery (TUTOR_BROKER_URL)
 
 `--db PATH` overrides TUTOR_DB. Exit codes: 0 ok; 1 the command ran and found a problem (lint errors,
 a refused request); 2 bad usage or unreadable input. User errors print one line on stderr, never a
-traceback. torch is imported only by `tutor finetune` (and only inside its child process).
+traceback. torch is imported only in worker processes (`tutor finetune`'s, the bot's, `tutor worker`'s).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.tutor import Tutor, TutorError
+from bot.worker import cli as worker_cli
 from content.model import Deck, DeckFormatError, Flashcard, MultipleChoice, Prompt, option_letter
 
 
@@ -301,6 +303,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub.set_defaults(handler=serve)
 
     _add_finetune(commands, wanted="finetune" in argv)
+    worker_cli.add_parser(commands)
     return parser
 
 

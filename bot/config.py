@@ -30,13 +30,14 @@ class Settings:
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
-    # /finetune: where demos keep their trained heads and charts (None: a folder next to db_path),
-    # each arm's training budget and the hard time limit of one demo (seconds), and the device
-    # (None: cuda when there is one, else cpu).
-    finetune_dir: str | None = None
+    # /finetune: each arm's training budget and the hard time limit of one demo (seconds), and the
+    # device (None: cuda when there is one, else cpu).
     finetune_budget_s: float = 10.0
     finetune_time_limit_s: float = 300.0
     finetune_device: str | None = None
+    # The job engine: with a Redis URL, jobs go through Celery to `tutor worker` processes (on
+    # other hosts, say); None: the bot runs its own warm worker process.
+    broker_url: str | None = None
     # Daily DMs: at most this many chat.postMessage calls a second across all members (TUTOR_DM_RATE;
     # 0 = no pacing). Slack's own limit is about 1 message a second per channel, with bursts allowed.
     dm_rate_per_s: float = 20.0
@@ -111,6 +112,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if device is not None and device not in ("cpu", "cuda") and not re.match(r"^cuda:\d+$", device):
         raise ConfigError(f"TUTOR_FINETUNE_DEVICE={device!r} must be cpu, cuda or cuda:N")
 
+    broker_url = env.get("TUTOR_BROKER_URL", "").strip() or None
+    if broker_url is not None and not re.match(r"^rediss?://", broker_url):
+        raise ConfigError(f"TUTOR_BROKER_URL={broker_url!r} must be a Redis URL such as "
+                          "redis://localhost:6379/0 (Celery uses Redis as broker and result backend)")
+
     dm_rate_raw = env.get("TUTOR_DM_RATE", "").strip()
     try:
         dm_rate = float(dm_rate_raw) if dm_rate_raw else 20.0
@@ -127,9 +133,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         slack_app_token=token("SLACK_APP_TOKEN", "xapp-"),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip() or None,
         slack_api_url=api_url,
-        finetune_dir=env.get("TUTOR_FINETUNE_DIR", "").strip() or None,
         finetune_budget_s=seconds("TUTOR_FINETUNE_BUDGET", 10.0),
         finetune_time_limit_s=seconds("TUTOR_FINETUNE_TIME_LIMIT", 300.0),
         finetune_device=device,
+        broker_url=broker_url,
         dm_rate_per_s=dm_rate,
     )

@@ -10,6 +10,7 @@ import sqlite_utils
 
 from bot.config import Settings
 from bot.tutor import Tutor
+from bot.worker.protocol import WorkerClient
 
 
 def utc_now() -> datetime:
@@ -22,3 +23,6 @@ class AppContext:
     db: sqlite_utils.Database
     tutor: Tutor
     clock: Callable[[], datetime] = field(default=utc_now)  # tests drive a simulated week with it
+    # Where /finetune's jobs run (bot.worker.client.make_worker_client); None: the listener makes
+    # one and owns it. serve() makes it, so it can warm it at start and close it at shutdown.
+    worker: WorkerClient | None = None

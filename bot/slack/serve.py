@@ -60,8 +60,11 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, client: WebClient | None = None) -> Runtime:
+    from bot.worker.client import make_worker_client
+
     db = open_db(settings.db_path)
-    ctx = AppContext(settings=settings, db=db, tutor=Tutor(db, default_tz=settings.timezone))
+    ctx = AppContext(settings=settings, db=db, tutor=Tutor(db, default_tz=settings.timezone),
+                     worker=make_worker_client(settings))
     client = client or make_client(settings)
     app = build_app(ctx, client=client)
     return Runtime(ctx=ctx, client=client, app=app, services=services_of(app))
@@ -130,6 +133,9 @@ def serve(settings: Settings, *, http: bool, port: int | None = None) -> None:
     settings.require_slack(socket_mode=not http)
     runtime = build_runtime(settings)
     scheduler = start_scheduler(runtime.services, runtime.client)
+    worker = runtime.ctx.worker
+    if worker is not None:
+        worker.start()  # warm before the first /finetune: torch and the models load meanwhile
     try:
         if http:
             from waitress import serve as waitress_serve
@@ -145,3 +151,5 @@ def serve(settings: Settings, *, http: bool, port: int | None = None) -> None:
             SocketModeHandler(runtime.app, settings.slack_app_token).start()
     finally:
         scheduler.shutdown(wait=False)
+        if worker is not None:
+            worker.close()  # stops the local worker process (a no-op for Celery's)
