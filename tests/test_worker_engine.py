@@ -55,7 +55,8 @@ def test_one_warm_process_serves_job_after_job(worker: WarmWorker) -> None:
 
 @pytest.mark.parametrize(("action", "failure", "words"), [
     ("abort", FailureKind.CRASH, "the worker running the long job crashed (SIGABRT); it has been restarted"),
-    ("exit", FailureKind.CRASH, "the worker running the long job stopped (exit code 3); it has been restarted"),
+    ("exit", FailureKind.CRASH,
+     "the worker running the long job stopped (exit code 3); it has been restarted"),
     ("kill", FailureKind.OUT_OF_MEMORY,
      "the worker running the long job was killed by the system, most likely because it ran out of memory"),
     ("memory", FailureKind.OUT_OF_MEMORY, "the long job ran out of memory"),
@@ -78,7 +79,8 @@ def test_refused_and_failed_jobs_keep_the_worker(worker: WarmWorker) -> None:
     assert refused.failure is FailureKind.BAD_INPUT
     assert refused.error == "that cannot be done: ask for something else"
     buggy = run(worker, "short", do="raise")
-    assert buggy.failure is FailureKind.CRASH and buggy.error == "the short job crashed: RuntimeError: boom (raise)"
+    assert buggy.failure is FailureKind.CRASH
+    assert buggy.error == "the short job crashed: RuntimeError: boom (raise)"
     assert run(worker, "short", do="echo").ok and worker.pid == before and worker.restarts == 0
 
 
@@ -155,14 +157,15 @@ def test_close_fails_what_is_left_and_stops_the_process(worker: WarmWorker) -> N
 
 def test_kinds_that_cannot_start_are_refused_in_plain_words() -> None:
     kinds = {**KINDS,
-             "extra": JobKind("worker_jobs", Lane.SHORT, 5.0, noun="the extra job", requires=("no_such_pkg_x",)),
+             "extra": JobKind("worker_jobs", Lane.SHORT, 5.0, noun="the extra job",
+                              requires=("no_such_pkg_x",)),
              "typo": JobKind("no_such_job_module", Lane.SHORT, 5.0)}
     engine = WarmWorker(kinds=kinds)
     try:
         extra = run(engine, "extra", do="echo")  # refused at once, from the installation alone
         assert extra.failure is FailureKind.UNAVAILABLE
-        assert extra.error == ("the extra job needs no_such_pkg_x, which this installation lacks: install the "
-                               "finetune extra (pip install 'tutor[finetune]') where the worker runs")
+        assert extra.error == ("the extra job needs no_such_pkg_x, which this installation lacks: install "
+                               "the finetune extra (pip install 'tutor[finetune]') where the worker runs")
         typo = run(engine, "typo", do="echo")
         assert typo.failure is FailureKind.UNAVAILABLE
         assert typo.error == "the worker has no job module no_such_job_module (check the job registry)"
