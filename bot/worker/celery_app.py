@@ -56,6 +56,9 @@ def make_celery(broker_url: str) -> Celery:
         broker_connection_timeout=5,
         redis_socket_timeout=10,
         redis_socket_connect_timeout=5,
+        # The bot polls task states; a Redis that is gone is said after a few seconds, not twenty.
+        result_backend_transport_options={"retry_policy": {"max_retries": 3, "interval_start": 0,
+                                                           "interval_step": 0.5, "interval_max": 1}},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         task_send_sent_event=False,

@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from celery.result import AsyncResult
@@ -26,6 +27,8 @@ from bot.worker.protocol import FailureKind, JobKind, JobOutcome, Progress, Prog
 from bot.worker.registry import JOB_KINDS
 
 log = logging.getLogger(__name__)
+# Redis away or gone mid-job; Celery's result store raises RuntimeError once its retries run out.
+_ENGINE_ERRORS = (OperationalError, redis.RedisError, OSError, RuntimeError)
 
 
 class CeleryWorkerClient(WorkerClient):
@@ -43,7 +46,7 @@ class CeleryWorkerClient(WorkerClient):
     def start(self) -> None:
         try:
             self.redis.ping()
-        except redis.RedisError as exc:  # said now, in the log; each job says it again if it persists
+        except _ENGINE_ERRORS as exc:  # said now, in the log; each job says it again if it persists
             log.warning("the job engine at %s cannot be reached yet: %s", self._where(), exc)
 
     def close(self) -> None:
@@ -58,17 +61,20 @@ class CeleryWorkerClient(WorkerClient):
         limit = time_limit_s or spec.time_limit_s
         queue = QUEUES[spec.lane]
         try:
+            self.redis.ping()  # a quick answer when Redis is away (Celery's own retries take a while)
             result = self.app.send_task(TASK_NAME, args=[kind, payload, limit], queue=queue,
                                         expires=self.queue_wait_s)
-        except (OperationalError, redis.RedisError, OSError) as exc:
-            return JobOutcome.failed(self._unreachable(exc), FailureKind.UNAVAILABLE)
+        except _ENGINE_ERRORS:
+            return JobOutcome.failed(self._unreachable(), FailureKind.UNAVAILABLE)
         try:
             return self._wait(result, spec, queue, limit, on_progress or (lambda progress: None))
-        except (OperationalError, redis.RedisError, OSError) as exc:
-            result.revoke()
-            return JobOutcome.failed(self._unreachable(exc), FailureKind.UNAVAILABLE)
+        except _ENGINE_ERRORS:
+            return JobOutcome.failed(self._unreachable(), FailureKind.UNAVAILABLE)
         finally:
-            result.forget()  # the outcome (images, head, chart) is not kept in Redis once read
+            try:
+                result.forget()  # the outcome (images, head, chart) is not kept in Redis once read
+            except _ENGINE_ERRORS:
+                pass
 
     def _wait(self, result: AsyncResult, spec: JobKind, queue: str, limit: float,
               emit: ProgressSink) -> JobOutcome:
@@ -136,8 +142,10 @@ class CeleryWorkerClient(WorkerClient):
             return False
 
     def _where(self) -> str:
-        return self.broker_url.rsplit("@", 1)[-1]  # no password in messages
+        """host:port/db of the broker (never its password)."""
+        parts = urlsplit(self.broker_url)
+        return f"{parts.hostname}:{parts.port or 6379}{parts.path}"
 
-    def _unreachable(self, exc: BaseException) -> str:
-        return (f"the job engine (Redis at {self._where()}) cannot be reached ({type(exc).__name__}); start "
-                "Redis, or unset TUTOR_BROKER_URL so the bot runs jobs in its own worker")
+    def _unreachable(self) -> str:
+        return (f"the job engine (Redis at {self._where()}) cannot be reached: start Redis, or unset "
+                "TUTOR_BROKER_URL so the bot runs jobs in its own worker")
