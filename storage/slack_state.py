@@ -104,6 +104,16 @@ class SlackState:
         self._write = self._dbs.write
 
     # deliveries ---------------------------------------------------------------------------
+    _DELIVERY_COLUMNS = ("id, user_id, learning_day, status, due_cards, session_id, channel_id, ts, error,"
+                         " claimed_at, attempts, attempted_at")
+
+    @staticmethod
+    def _delivery(r: tuple) -> Delivery:
+        return Delivery(id=r[0], user_id=r[1], learning_day=date.fromisoformat(r[2]), status=r[3],
+                        due_cards=r[4], session_id=r[5], channel_id=r[6], ts=r[7], error=r[8],
+                        claimed_at=datetime.fromisoformat(r[9]), attempts=r[10],
+                        attempted_at=datetime.fromisoformat(r[11]))
+
     def claimed_deliveries(self, days: Iterable[date]) -> set[tuple[str, date]]:
         """(user, learning day) pairs already claimed for any of `days`."""
         wanted = sorted({d.isoformat() for d in days})
@@ -178,16 +188,6 @@ class SlackState:
             row = conn.execute("SELECT id FROM slack_deliveries WHERE session_id = ?",
                                (session_id,)).fetchone()
         return row[0] if row else None
-
-    _DELIVERY_COLUMNS = ("id, user_id, learning_day, status, due_cards, session_id, channel_id, ts, error,"
-                         " claimed_at, attempts, COALESCE(attempted_at, claimed_at)")
-
-    @staticmethod
-    def _delivery(r: tuple) -> Delivery:
-        return Delivery(id=r[0], user_id=r[1], learning_day=date.fromisoformat(r[2]), status=r[3],
-                        due_cards=r[4], session_id=r[5], channel_id=r[6], ts=r[7], error=r[8],
-                        claimed_at=datetime.fromisoformat(r[9]), attempts=r[10],
-                        attempted_at=datetime.fromisoformat(r[11]))
 
     def deliveries(self, *, user_id: str | None = None, day: date | None = None) -> list[Delivery]:
         where, args = equal_to({"user_id": user_id, "learning_day": day.isoformat() if day else None})
@@ -308,7 +308,7 @@ class SlackState:
 
     # question-of-the-day posts ------------------------------------------------------------
     _POST_COLUMNS = ("id, schedule_id, local_date, channel_id, deck, card_id, status, ts, error, closes_at,"
-                     " claimed_at, attempts, COALESCE(attempted_at, claimed_at)")
+                     " claimed_at, attempts, attempted_at")
 
     @staticmethod
     def _post(row: tuple) -> ChannelPost:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import learning_day as days
 from bot.slack import marks
@@ -143,7 +144,7 @@ def _send(svc: SlackServices, client: WebClient, claim: Delivery, now: datetime,
         if refused is None:  # Slack may have stored it: look before sending again (reconcile)
             error = describe_failure(exc)
             log.warning("daily DM %s of %s: outcome unknown (%s); it will be reconciled", claim.id,
-                        user_id, error, exc_info=not isinstance(exc, OSError))
+                        user_id, error, exc_info=not isinstance(exc, (OSError, SlackApiError)))
             svc.state.note_delivery_attempt(claim.id, error)
             return DeliveryStatus.PENDING, error
         svc.state.finish_delivery(user_id, day, now, status=DeliveryStatus.FAILED, error=refused)

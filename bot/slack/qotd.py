@@ -7,9 +7,10 @@ carry Slack metadata naming the post (bot.slack.marks). A post or reveal whose o
 process was killed after the claim, the connection dropped, Slack answered fatal_error) stays
 'claimed' / 'closing' and is reconciled at a later tick (the first runs at start-up) once it is a
 minute old: the channel's history (the thread's replies, for a reveal) is read for the mark; found ->
-the post is opened with its ts, or the close is finished; absent -> it is posted now. So a question
-ends answerable (open, with its ts) or properly closed (the reveal in its thread, the buttons gone);
-one that can no longer be posted (its day or close time passed) is marked failed, never shown.
+the post is opened with its ts, or the close is finished; absent -> it is posted now. A reveal Slack
+refuses is retried the same way. So a question ends answerable (open, with its ts) or properly closed
+(the reveal in its thread, the buttons gone); one that can no longer be posted (its day or close time
+passed) is marked failed, never shown, as is one still unsettled after MAX_ATTEMPTS attempts.
 
 A post missed while the bot was down is made up later the same local day, unless the schedule's close
 time has passed. Answers are stored with UNIQUE (post, member): the first answer stands. The tally
@@ -219,7 +220,8 @@ def _reconcile(svc: SlackServices, client: WebClient, post: ChannelPost, now: da
             return fail(f"the answer could not be posted: {post.error or 'outcome unknown'}")
         if _reveal(svc, client, post, now):
             return "closed"
-        return f"pending: {post.error or 'the answer is not posted yet'}"
+        latest = svc.state.post(post.id)
+        return f"pending: {(latest and latest.error) or 'the answer is not posted yet'}"
     if ts is not None:
         svc.state.set_post_status(post.id, "open", ts=ts)
         return "recovered"
