@@ -67,13 +67,6 @@ class WorkerConfig:
 
     device: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"device": self.device}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> WorkerConfig:
-        return cls(device=data.get("device"))
-
 
 @dataclass(frozen=True)
 class Progress:
@@ -160,14 +153,6 @@ class JobOutcome:
 class JobInputError(ValueError):
     """Raised by a job for a request it cannot serve (too few images, unknown backbone, no GPU); the
     message, in plain words, goes back to whoever asked."""
-
-
-class JobFailed(RuntimeError):
-    """A job that did not succeed, for callers that want an exception; carries the outcome."""
-
-    def __init__(self, outcome: JobOutcome) -> None:
-        super().__init__(outcome.error or "the job failed")
-        self.outcome = outcome
 
 
 class WorkerClient:

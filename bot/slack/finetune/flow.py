@@ -108,7 +108,6 @@ class FinetuneFlow:
         self._replies = ThreadPoolExecutor(max_workers=2, thread_name_prefix="finetune-classify")
         self._pending: set[object] = set()
         self._pending_lock = threading.Lock()
-        self.streams: list[DemoStream] = []  # one per demo run by this flow, newest last (tests, bench)
         self.thread = ThreadReplies(db_source, tutor, lambda: self.worker, now,
                                     download_timeout_s=options.download_timeout_s, device=options.device)
         interrupted = store.fail_unfinished_runs(self.dbs.get(), now=now(), error=RESTART_ERROR,
@@ -285,7 +284,6 @@ class FinetuneFlow:
                               device=self.options.device, backbone=self.options.backbone)
         del fetched.files[:]  # the job holds the bytes now
         stream = DemoStream(client, channel, ts, updater)
-        self.streams.append(stream)
         outcome = self.worker.run("demo", request.to_dict(), on_progress=stream.on_progress,
                                   time_limit_s=self.options.time_limit_s)
         del request

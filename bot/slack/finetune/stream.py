@@ -66,14 +66,12 @@ class DemoStream:
 
     def __init__(self, client: WebClient, channel: str, thread_ts: str, updater: ProgressUpdater) -> None:
         self.client, self.channel, self.thread_ts, self.updater = client, channel, thread_ts, updater
-        self.pretrained_posted_at: float | None = None  # time.monotonic(), for tests and the bench
         self._scratch_ts: str | None = None
         self._scratch_updated = 0.0
 
     def on_progress(self, progress: Progress) -> None:
         if progress.stage == PRETRAINED_STAGE and progress.data:
             self._post(say.pretrained_text(progress.data))
-            self.pretrained_posted_at = time.monotonic()
         elif progress.stage == "baseline" and progress.data:
             self._scratch(say.scratch_progress_text(progress.data))
         self.updater.progress(progress)
