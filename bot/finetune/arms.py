@@ -148,12 +148,14 @@ def compare_arms(
     finetune: bool | None = None,
     progress: StageProgress | None = None,
     on_pretrained: Callable[[ArmResult, float, int, float], None] | None = None,
+    on_scratch: Callable[[ArmResult], None] | None = None,
 ) -> Comparison:
     """Both arms on the same images and folds. finetune (None: on a GPU) also fine-tunes the last
     block of the backbone after the linear head (on a copy: the cached backbone stays as loaded),
     when there is a single fold. on_pretrained is called as soon as the pre-trained arm is done,
     before the scratch arm starts, with its result, the seconds its features took, the input size
-    and the seconds spent loading the backbone."""
+    and the seconds spent loading the backbone; on_scratch with the scratch arm's result as soon as
+    it is done (before the head is refit on all images for classify)."""
     note = progress or _no_progress
     targets = torch.tensor(list(labels), device=device)  # also starts CUDA: shared, on neither clock
     clock = ArmClock()
@@ -187,6 +189,9 @@ def compare_arms(
         seed=seed,
         progress=note,
     )
+
+    if on_scratch is not None:
+        on_scratch(scratch)
 
     everything = [Fold(list(range(len(labels))), [])]
     head, _ = train_linear_heads(

@@ -5,8 +5,11 @@ images with such a head. Nothing is read from or written to disk."""
 from __future__ import annotations
 
 import io
+import os
+import socket
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from PIL import Image
@@ -17,7 +20,7 @@ from bot.finetune.chart import draw_chart
 from bot.finetune.embedding import StageProgress, device_label, embed, resolve_device, to_tensor
 from bot.finetune.folds import choose_folds
 from bot.finetune.images import SkippedFile, SkipReason, decode_image, require_enough
-from bot.finetune.report import PRETRAINED_STAGE, ArmResult, FinetuneReport
+from bot.finetune.report import COMPARED_STAGE, PRETRAINED_STAGE, ArmResult, FinetuneReport
 from bot.finetune.request import DEFAULT_BACKBONE, DemoRequest, DemoResult, ImageData
 from bot.finetune.train import small_cnn
 
@@ -53,8 +56,8 @@ def decode_labelled(
 
 
 def run_demo(request: DemoRequest, progress: StageProgress) -> DemoResult:
-    """The whole demo for one request. progress gets the stages, and the PRETRAINED_STAGE milestone
-    (pretrained_preview's numbers) as soon as the pre-trained arm is done."""
+    """The whole demo for one request. progress gets the stages, the PRETRAINED_STAGE milestone as
+    soon as the pre-trained arm is done, and COMPARED_STAGE with the report once both are."""
     started = time.perf_counter()
     device = resolve_device(request.device)
     label = device_label(device)
@@ -64,23 +67,33 @@ def run_demo(request: DemoRequest, progress: StageProgress) -> DemoResult:
         request.images, request.image_size or DECODE_MIN_SIDE)
     split, folds = choose_folds(labels, seed=request.seed)
     held_out = sum(len(fold.test) for fold in folds)
+    preview: dict[str, Any] = {}
+    here = {"host": socket.gethostname(), "pid": os.getpid()}  # the engine adds how it was reached
 
     def on_pretrained(arm: ArmResult, embed_s: float, size: int, load_s: float) -> None:
-        preview = {"device": label, "backbone": request.backbone, "classes": classes, "images": len(images),
-                   "images_per_class": per_class, "held_out": held_out, "split": split,
-                   "budget_s": request.budget_s, "embed_s": round(embed_s, 3), "load_s": round(load_s, 3),
-                   "image_size": size, "pretrained": arm.to_dict()}
+        preview.update(device=label, backbone=request.backbone, classes=classes, images=len(images),
+                       images_per_class=per_class, held_out=held_out, split=split, budget_s=request.budget_s,
+                       embed_s=round(embed_s, 3), load_s=round(load_s, 3), image_size=size,
+                       pretrained=arm.to_dict())
         words = f"pre-trained: {100 * arm.accuracy:.0f}% after {arm.seconds:.1f} s"
         progress(PRETRAINED_STAGE, words, preview)
 
+    def report_of(pretrained: ArmResult, scratch: ArmResult) -> FinetuneReport:
+        return FinetuneReport(
+            device=label, classes=list(classes), images=len(images), images_per_class=per_class,
+            skipped=skipped, pretrained=pretrained, scratch=scratch, backbone=request.backbone,
+            budget_s=request.budget_s, split=split, held_out=held_out, embed_s=preview["embed_s"],
+            load_s=preview["load_s"], image_size=preview["image_size"], seed=request.seed, notes=notes,
+            worker=here)
+
+    def on_scratch(scratch: ArmResult) -> None:
+        report = report_of(ArmResult.from_dict(preview["pretrained"]), scratch)
+        progress(COMPARED_STAGE, report.comparison_text(), report.to_dict())
+
     result = compare_arms(images, labels, classes, folds, device=device, backbone_name=request.backbone,
                           budget_s=request.budget_s, image_size=request.image_size, seed=request.seed,
-                          progress=progress, on_pretrained=on_pretrained)
-    report = FinetuneReport(
-        device=label, classes=list(classes), images=len(images), images_per_class=per_class, skipped=skipped,
-        pretrained=result.pretrained, scratch=result.scratch, backbone=request.backbone,
-        budget_s=request.budget_s, split=split, held_out=result.held_out, embed_s=round(result.embed_s, 3),
-        load_s=round(result.load_s, 3), image_size=result.image_size, seed=request.seed, notes=notes)
+                          progress=progress, on_pretrained=on_pretrained, on_scratch=on_scratch)
+    report = report_of(result.pretrained, result.scratch)
     progress("chart", "drawing the chart")
     chart = draw_chart(result.pretrained, result.scratch, backbone=request.backbone, embed_s=result.embed_s,
                        budget_s=request.budget_s, images=len(images), classes=len(classes), device=label,

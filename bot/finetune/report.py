@@ -15,9 +15,14 @@ from typing import Any
 
 from bot.finetune.images import SkippedFile, skip_counts
 
-# The progress stage a demo reports once its pre-trained arm is done; its data is
-# pretrained_preview()'s dict, so the result can be shown before the scratch arm has finished.
+# The progress stage a demo reports once its pre-trained arm is done, so the result can be shown
+# before the scratch arm has finished. Its data (bot/finetune/pipeline.run_demo): device, backbone,
+# classes, images, images_per_class, held_out, split, budget_s, embed_s, load_s, image_size and
+# pretrained (ArmResult.to_dict()).
 PRETRAINED_STAGE = "pretrained"
+# The stage reported once both arms are done, before the chart is drawn: its data is the report's
+# to_dict(), so the comparison can be shown at the end of the budget.
+COMPARED_STAGE = "compared"
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from bot.finetune.report import FinetuneReport
 from bot.finetune.request import DEFAULT_BACKBONE, DemoRequest, DemoResult
 from bot.slack.escape import esc
 from bot.slack.finetune import messages as say
-from bot.slack.finetune.downloads import DownloadResult, download_images
+from bot.slack.finetune.downloads import download_images
 from bot.slack.finetune.labels import (
     USER_SUBTYPES,
     images_in_message,
@@ -283,7 +283,12 @@ class FinetuneFlow:
         request = DemoRequest(images=tuple(fetched.images(usable)), budget_s=self.options.budget_s,
                               device=self.options.device, backbone=self.options.backbone)
         del fetched.files[:]  # the job holds the bytes now
-        stream = DemoStream(client, channel, ts, updater)
+
+        def results(report: FinetuneReport) -> None:
+            post_in_thread(client, channel, ts, say.report_text(report, skipped=fetched.skipped,
+                                                             failed=fetched.failed, left_out=left_out))
+
+        stream = DemoStream(client, channel, ts, updater, on_compared=results)
         outcome = self.worker.run("demo", request.to_dict(), on_progress=stream.on_progress,
                                   time_limit_s=self.options.time_limit_s)
         del request
@@ -293,17 +298,16 @@ class FinetuneFlow:
         result = DemoResult.from_dict(outcome.result)
         report = FinetuneReport.from_dict({**result.report,
                                            "worker": outcome.worker.to_dict() if outcome.worker else None})
-        self._succeed(client, run_id, channel, ts, updater, report, result, fetched, left_out)
+        if not stream.compared:  # their progress event was not handled: the results come now
+            results(report)
+        self._succeed(client, run_id, channel, ts, updater, report, result)
 
     def _succeed(self, client: WebClient, run_id: int, channel: str, ts: str, updater: ProgressUpdater,
-                 report: FinetuneReport, result: DemoResult, fetched: DownloadResult,
-                 left_out: dict[str, int]) -> None:
+                 report: FinetuneReport, result: DemoResult) -> None:
         # The run is done once its numbers and head are kept; the chart and the question are extras
         # whose failure is logged and said, never turned into a failed demo.
         store.finish_run(self.dbs.get(), run_id, status=RunStatus.DONE, now=self.now(), head=result.head,
                          report=report.to_dict())
-        post_in_thread(client, channel, ts, say.report_text(report, skipped=fetched.skipped,
-                                                         failed=fetched.failed, left_out=left_out))
         try:
             client.files_upload_v2(channel=channel, thread_ts=ts, file=result.chart_png,
                                    filename="finetune-chart.png",

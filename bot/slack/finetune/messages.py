@@ -142,8 +142,8 @@ def report_text(report: FinetuneReport, *, skipped: Sequence[SkippedFile] = (),
     lines.extend(_skip_lines([*skipped, *report.skipped], failed))
     lines.extend(f"_{esc(note)}_" for note in report.notes)
     if report.worker:
-        lines.append(f"_Ran in {esc(str(report.worker.get('engine', 'local')))} worker process "
-                     f"{report.worker.get('pid')} on {esc(str(report.worker.get('host')))}._")
+        lines.append(f"_Ran in worker process {report.worker.get('pid')} on "
+                     f"{esc(str(report.worker.get('host')))}._")
     lines.append("Reply in this thread with an image and I'll tell you which label the model gives it.")
     return "\n".join(lines)
 

@@ -1,6 +1,7 @@
 """What a running demo shows in Slack while it runs: one progress message in the channel, and in
 its thread the pre-trained arm's result as soon as it is in, then the from-scratch arm's progress in
-one message kept up to date (the final results and the chart come after, from flow.py).
+one message kept up to date, then (through flow.py's on_compared) the results as soon as both arms
+are done; the chart, drawn after, comes with the job's outcome.
 
 Slack allows about one chat.update a second per channel: updates to one message are sent at once on
 a new stage, else at most every `interval_s` seconds.
@@ -11,11 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.finetune.report import PRETRAINED_STAGE
+from bot.finetune.report import COMPARED_STAGE, PRETRAINED_STAGE, FinetuneReport
 from bot.slack.finetune import messages as say
 from bot.slack.finetune.thread import slack_error
 from bot.worker.protocol import Progress
@@ -64,8 +66,11 @@ class DemoStream:
     """Turns a demo's progress into Slack messages (see the module docstring). Called on the thread
     that waits for the demo, in order."""
 
-    def __init__(self, client: WebClient, channel: str, thread_ts: str, updater: ProgressUpdater) -> None:
+    def __init__(self, client: WebClient, channel: str, thread_ts: str, updater: ProgressUpdater, *,
+                 on_compared: Callable[[FinetuneReport], None]) -> None:
         self.client, self.channel, self.thread_ts, self.updater = client, channel, thread_ts, updater
+        self.on_compared = on_compared
+        self.compared = False  # the results are out (before the chart and the head)
         self._scratch_ts: str | None = None
         self._scratch_updated = 0.0
 
@@ -74,6 +79,9 @@ class DemoStream:
             self._post(say.pretrained_text(progress.data))
         elif progress.stage == "baseline" and progress.data:
             self._scratch(say.scratch_progress_text(progress.data))
+        elif progress.stage == COMPARED_STAGE and progress.data:
+            self.on_compared(FinetuneReport.from_dict(progress.data))
+            self.compared = True
         self.updater.progress(progress)
 
     def _post(self, text: str) -> str | None:
