@@ -14,6 +14,7 @@ from bot.slack.client import make_client
 from bot.slack.context import AppContext
 from bot.slack.listeners import register_all
 from bot.slack.services import SlackServices
+from bot.worker.client import make_worker_client
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ def build_app(ctx: AppContext, *, client: WebClient | None = None,
     and retries on 429; Bolt checks the token with auth.test once, here."""
     settings = ctx.settings
     client = client or make_client(settings)
+    if ctx.worker is None:  # one worker per context, shared by every listener that runs jobs
+        ctx.worker = make_worker_client(settings)
     app = App(
         name="tutor",
         client=client,

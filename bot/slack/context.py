@@ -23,6 +23,7 @@ class AppContext:
     db: sqlite_utils.Database
     tutor: Tutor
     clock: Callable[[], datetime] = field(default=utc_now)  # tests drive a simulated week with it
-    # Where /finetune's jobs run (bot.worker.client.make_worker_client); None: the listener makes
-    # one and owns it. serve() makes it, so it can warm it at start and close it at shutdown.
+    # Where jobs run (/finetune's, the concept grader's): bot.worker.client.make_worker_client.
+    # None: build_app makes one (a local worker starts its process on the first job); serve() makes
+    # it itself, to warm it at start and close it at shutdown.
     worker: WorkerClient | None = None

@@ -93,17 +93,16 @@ class FlowOptions:
 
 
 class FinetuneFlow:
-    """Everything /finetune does, for one bot process. `now` gives aware datetimes (UTC). worker
-    runs the jobs; owns_worker: close it on shutdown."""
+    """Everything /finetune does, for one bot process. `now` gives aware datetimes (UTC); worker
+    runs the jobs (its owner closes it: serve())."""
 
     def __init__(self, db_source: ThreadLocalDatabases, tutor: Tutor, options: FlowOptions,
-                 now: Callable[[], datetime], *, worker: WorkerClient, owns_worker: bool = False) -> None:
+                 now: Callable[[], datetime], *, worker: WorkerClient) -> None:
         self.dbs = db_source
         self.tutor = tutor
         self.options = options
         self.now = now
         self.worker = worker
-        self.owns_worker = owns_worker
         self._demos = ThreadPoolExecutor(max_workers=4, thread_name_prefix="finetune-demo")
         self._replies = ThreadPoolExecutor(max_workers=2, thread_name_prefix="finetune-classify")
         self._pending: set[object] = set()
@@ -139,14 +138,9 @@ class FinetuneFlow:
             return not self._pending
 
     def shutdown(self, *, wait: bool = True) -> None:
-        """Stop taking work; with wait, let queued work finish first. Closes the worker when the flow
-        owns it (a demo still running then ends as failed, and says so in its thread)."""
-        if not wait and self.owns_worker:
-            self.worker.close()
+        """Stop taking work; with wait, let queued work finish first."""
         self._demos.shutdown(wait=wait, cancel_futures=not wait)
         self._replies.shutdown(wait=wait, cancel_futures=not wait)
-        if self.owns_worker:
-            self.worker.close()
 
     # recording -------------------------------------------------------------------------------------
     def on_message(self, client: WebClient, event: dict) -> None:

@@ -33,9 +33,9 @@ def flow_options(settings: Settings) -> FlowOptions:
 
 def register(app: App, ctx: AppContext) -> None:
     """Add the `/finetune` command and the `message` event listener to `app`."""
-    worker = ctx.worker or make_worker_client(ctx.settings)
+    worker = ctx.worker or make_worker_client(ctx.settings)  # build_app has set it
     flow = FinetuneFlow(ThreadLocalDatabases(ctx.db), ctx.tutor, flow_options(ctx.settings), ctx.clock,
-                        worker=worker, owns_worker=ctx.worker is None)
+                        worker=worker)
     # Kept on the app so a test or a shutdown hook can wait for demos (`app.finetune_flow.idle()`).
     app.finetune_flow = flow  # type: ignore[attr-defined]
 
