@@ -36,8 +36,10 @@ class Settings:
     finetune_time_limit_s: float = 300.0
     finetune_device: str | None = None
     # The job engine: with a Redis URL, jobs go through Celery to `tutor worker` processes (on
-    # other hosts, say); None: the bot runs its own warm worker process.
+    # other hosts, say); None: the bot runs its own warm worker process, started with the bot
+    # (worker_prewarm, TUTOR_WORKER_PREWARM) or else at the first job.
     broker_url: str | None = None
+    worker_prewarm: bool = True
     # Daily DMs: at most this many chat.postMessage calls a second across all members (TUTOR_DM_RATE;
     # 0 = no pacing). Slack's own limit is about 1 message a second per channel, with bursts allowed.
     dm_rate_per_s: float = 20.0
@@ -117,6 +119,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"TUTOR_BROKER_URL={broker_url!r} must be a Redis URL such as "
                           "redis://localhost:6379/0 (Celery uses Redis as broker and result backend)")
 
+    prewarm_raw = env.get("TUTOR_WORKER_PREWARM", "").strip().lower()
+    if prewarm_raw not in ("", "1", "true", "yes", "0", "false", "no"):
+        raise ConfigError(f"TUTOR_WORKER_PREWARM={prewarm_raw!r} must be 1 or 0 (true or false)")
+
     dm_rate_raw = env.get("TUTOR_DM_RATE", "").strip()
     try:
         dm_rate = float(dm_rate_raw) if dm_rate_raw else 20.0
@@ -137,5 +143,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         finetune_time_limit_s=seconds("TUTOR_FINETUNE_TIME_LIMIT", 300.0),
         finetune_device=device,
         broker_url=broker_url,
+        worker_prewarm=prewarm_raw not in ("0", "false", "no"),
         dm_rate_per_s=dm_rate,
     )

@@ -20,6 +20,8 @@ def test_reads_every_variable():
     })
     assert settings.broker_url == "redis://queue.internal:6379/2"
     assert load_settings({}).broker_url is None  # unset: the bot runs its own worker
+    assert load_settings({}).worker_prewarm
+    assert not load_settings({"TUTOR_WORKER_PREWARM": "0"}).worker_prewarm
     assert settings.db_path == "/data/t.db"
     assert settings.timezone == "Europe/Berlin"
     assert settings.admins == {"U012AB3CD", "W0XYZ12"}
@@ -35,6 +37,7 @@ def test_reads_every_variable():
     ({"SLACK_BOT_TOKEN": "xapp-wrong-kind"}, "SLACK_BOT_TOKEN"),
     ({"SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN"),
     ({"TUTOR_BROKER_URL": "amqp://guest@localhost//"}, "TUTOR_BROKER_URL=.* must be a Redis URL"),
+    ({"TUTOR_WORKER_PREWARM": "later"}, "TUTOR_WORKER_PREWARM"),
 ])
 def test_malformed_variables_are_named(env, named):
     with pytest.raises(ConfigError, match=named):

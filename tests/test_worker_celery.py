@@ -18,17 +18,8 @@ from pathlib import Path
 import pytest
 from finetune_photos import make_photo_folder
 from finetune_world import BOB, cat, finetune_world
-from redis_worker import (
-    beacons,
-    children,
-    free_port,
-    redis_server,
-    running,
-    stop,
-    wait_for_beacon,
-    worker_env,
-    worker_lane,
-)
+from procs import children, running
+from redis_worker import beacons, free_port, redis_server, stop, wait_for_beacon, worker_env, worker_lane
 
 from bot.finetune.images import folder_images, scan_image_folder
 from bot.finetune.request import DemoRequest

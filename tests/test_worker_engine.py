@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from procs import children, cmdline, running
 
 from bot.worker.engine import SHUTTING_DOWN, WarmWorker
 from bot.worker.protocol import FailureKind, JobKind, JobOutcome, Lane, Progress, WorkerConfig
@@ -151,7 +152,7 @@ def test_close_fails_what_is_left_and_stops_the_process(worker: WarmWorker) -> N
     worker.close()
     thread.join(15)
     assert results and results[0].failure is FailureKind.UNAVAILABLE and results[0].error == SHUTTING_DOWN
-    assert not _running(pid)
+    assert not running(pid)
     assert run(worker, "short", do="echo").error == SHUTTING_DOWN  # nothing waits on a closed worker
 
 
@@ -191,13 +192,6 @@ def test_the_registry_names_importable_job_modules() -> None:
         assert "def warm_up(" in text and "def run(" in text, kind.module
 
 
-def _running(pid: int) -> bool:  # an exited process not yet reaped by its parent is a zombie ("Z")
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_the_worker_process_does_not_outlive_the_bot(tmp_path: Path) -> None:
     # A bot process that starts its warm worker and is killed: the worker must not wait for ever.
     code = (
@@ -218,6 +212,26 @@ def test_the_worker_process_does_not_outlive_the_bot(tmp_path: Path) -> None:
     pid = int(bot.stdout.readline())
     bot.wait(30)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and _running(pid):
+    while time.monotonic() < deadline and running(pid):
         time.sleep(0.2)
-    assert not _running(pid), "the orphaned worker process is still running"
+    assert not running(pid), "the orphaned worker process is still running"
+
+
+def test_tutor_serve_warms_its_worker_and_the_worker_goes_with_it(tmp_path: Path) -> None:
+    from bot_process import running_bots
+    from slack_standin import SlackStandin
+
+    with SlackStandin() as slack, running_bots(slack, tmp_path) as bots:
+        bot = bots.start(env={"TUTOR_WORKER_PREWARM": "1"})
+        deadline = time.monotonic() + 120
+        while "ready in" not in bot.log() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "ready in" in bot.log(), bot.log()  # warm before any /finetune
+        workers = [pid for pid in children(bot.process.pid) if "spawn_main" in cmdline(pid)]
+        assert len(workers) == 1
+        bot.kill()  # SIGKILL: no shutdown code runs in the bot
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and running(workers[0]):
+            time.sleep(0.2)
+        assert not running(workers[0]), "the worker outlived its bot"
+

@@ -28,11 +28,12 @@ from bot.finetune.train import (
     train_scratch,
 )
 
-# On a CPU the pre-trained arm keeps the backbone's 224 px. bench/finetune.py measured smaller inputs:
-# on silhouettes (10/class) 224/192/160 px gave 88.0/88.4/88.1% at 58/86/145 images/s, but on photo
-# crops Lite0's ImageNet top-1 at 192/160 px matched its 224 px answer only 88%/77% of the time:
-# photos, what people post, lose more than the seconds saved on a few dozen images are worth.
-CPU_IMAGE_SIZE = 224
+# On a CPU the pre-trained arm embeds at 160 px, the smallest size that keeps its accuracy:
+# bench/finetune.py's converged heads at 10 per label, 2 draws, on photos (15 labels) 224/192/160/128
+# px gave 100.0/100.0/100.0/99.8% and on silhouettes 90.0/90.3/89.2/87.0% (an earlier idle run, 3
+# draws: 88.0/88.4/88.1% at 224/192/160), while 160 px embeds about 3x as fast as 224 px (130 vs 46
+# images/s idle). On a GPU it keeps the backbone's own size.
+CPU_IMAGE_SIZE = 160
 CPU_SCRATCH_SIZE = 64
 SCRATCH_MEAN = SCRATCH_STD = (0.5, 0.5, 0.5)
 

@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="PIXELS",
-        help="input side for the pre-trained arm (default: the backbone's, 224 for Lite0)",
+        help="input side for the pre-trained arm (default: 160 on a CPU, the backbone's own on a GPU)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(

@@ -134,7 +134,7 @@ def serve(settings: Settings, *, http: bool, port: int | None = None) -> None:
     runtime = build_runtime(settings)
     scheduler = start_scheduler(runtime.services, runtime.client)
     worker = runtime.ctx.worker
-    if worker is not None:
+    if worker is not None and settings.worker_prewarm:
         worker.start()  # warm before the first /finetune: torch and the models load meanwhile
     try:
         if http:
