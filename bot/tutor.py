@@ -61,7 +61,8 @@ class Tutor:
     open prompts (default: bot.concepts.grading.grade_answer, the bot's one entry point)."""
 
     def __init__(self, db: sqlite_utils.Database, *, default_tz: str = "UTC", fuzzing: bool = True,
-                 parameters: Sequence[float] = DEFAULT_PARAMETERS, grader: PromptGrader = grade_answer) -> None:
+                 parameters: Sequence[float] = DEFAULT_PARAMETERS,
+                 grader: PromptGrader = grade_answer) -> None:
         self.db = db
         self.grader = grader
         self.default_tz = self._zone_name(default_tz)
@@ -102,6 +103,10 @@ class Tutor:
         return Deck(slug=slug, title=info.row.title, cards=info.active,
                     desired_retention=info.row.desired_retention, description=info.row.description,
                     prompts=PromptMode(info.row.prompts))
+
+    def card(self, deck: str, card_id: str) -> Card:
+        """A card of the deck by id, retired ones included (an old message or test may name one)."""
+        return self._card(self._deck_info(deck), deck, card_id)
 
     def _deck_info(self, slug: str, revisions: dict[str, tuple[int, float]] | None = None) -> DeckCards:
         with self.lock:

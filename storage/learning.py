@@ -46,7 +46,8 @@ def prompt_answer(db: sqlite_utils.Database, user_id: str, deck: str, card_id: s
                   seq: int) -> PromptAnswerRow | None:
     found = db.conn.execute(
         "SELECT user_id, deck, card_id, seq, answer, grade, source, answered_at FROM prompt_answers"
-        " WHERE user_id = ? AND deck = ? AND card_id = ? AND seq = ?", (user_id, deck, card_id, seq)).fetchone()
+        " WHERE user_id = ? AND deck = ? AND card_id = ? AND seq = ?",
+        (user_id, deck, card_id, seq)).fetchone()
     if found is None:
         return None
     return PromptAnswerRow(user_id=found[0], deck=found[1], card_id=found[2], seq=found[3], answer=found[4],
@@ -118,8 +119,8 @@ def record_test_answer(db: sqlite_utils.Database, answer: PatternAnswerRow) -> b
 
 def answers_of_test(db: sqlite_utils.Database, test_id: int) -> list[PatternAnswerRow]:
     rows = db.conn.execute(
-        "SELECT test_id, position, card_id, level, choice, correct, seq, answered_at FROM pattern_test_answers"
-        " WHERE test_id = ? ORDER BY position", (test_id,))
+        "SELECT test_id, position, card_id, level, choice, correct, seq, answered_at"
+        " FROM pattern_test_answers WHERE test_id = ? ORDER BY position", (test_id,))
     return [PatternAnswerRow(test_id=r[0], position=r[1], card_id=r[2], level=r[3], choice=r[4],
                           correct=bool(r[5]), seq=r[6], answered_at=parse(r[7])) for r in rows]
 

@@ -48,7 +48,8 @@ class GradeRequest:
     def from_dict(cls, data: dict[str, Any]) -> GradeRequest:
         return cls(answer=str(data.get("answer") or ""), question=str(data.get("question") or ""),
                    guidance=data.get("guidance"),
-                   concepts=tuple(ConceptSpec(str(c["concept"]), tuple(str(e) for e in c.get("examples") or ()))
+                   concepts=tuple(ConceptSpec(str(c["concept"]),
+                                              tuple(str(e) for e in c.get("examples") or ()))
                                   for c in data["concepts"]))
 
 

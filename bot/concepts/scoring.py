@@ -36,10 +36,10 @@ def grade_with(request: GradeRequest, similarity: Similarity, *, grader: GraderN
     matrix = similarity(found.texts, wordings) if found.texts and wordings else []
     # Opposite amounts never match ("needs more data" is not "needs less data"): see text.polarity.
     wording_signs = [polarity(w) for w in wordings]
-    for row, segment in zip(matrix, found.texts, strict=True):
-        sign = polarity(segment)
+    for row, sign in zip(matrix, found.signs, strict=True):
         if sign:
-            row[:] = [0.0 if sign * other < 0 else value for value, other in zip(row, wording_signs, strict=True)]
+            row[:] = [0.0 if sign * other < 0 else value
+                      for value, other in zip(row, wording_signs, strict=True)]
     scores = []
     column = 0
     for concept in request.concepts:

@@ -49,8 +49,8 @@ some any all every each other another such own same much many something anything
 """.split())
 _LINKING = ("because", "so", "since", "and", "but", "which", "while", "whereas", "therefore", "then",
             "instead of", "rather than", "so that")
-_CLAUSE_SPLIT = re.compile(r"[,;:()\u2013\u2014]|\s-\s|\b(?:" + "|".join(re.escape(w) for w in _LINKING) + r")\b",
-                           re.IGNORECASE)
+_CLAUSE_SPLIT = re.compile(r"[,;:()\u2013\u2014]|\s-\s|\b(?:" + "|".join(re.escape(w) for w in _LINKING)
+                           + r")\b", re.IGNORECASE)
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s*")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -105,8 +105,8 @@ def stem(word: str) -> str:
 
 _LESS = frozenset("""less fewer few little small smaller smallest tiny handful short shorter quick quicker
 quickly fast faster cheap cheaper reduce reduces reduced reducing fraction limited scarce modest""".split())
-_MORE = frozenset("""more lots lot large larger largest big bigger huge massive enormous gigantic vast millions
-billions billion million long longer slow slower expensive costly increase increases""".split())
+_MORE = frozenset("""more lots lot large larger largest big bigger huge massive enormous gigantic vast
+millions billions billion million long longer slow slower expensive costly increase increases""".split())
 _NEGATIONS = frozenset({"not", "no", "without", "never", "nor", "none", "avoid", "avoids", "avoiding"})
 
 
@@ -127,9 +127,12 @@ def content_stems(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Segments:
-    """The segments of an answer to score, and what the guards dropped."""
+    """The segments of an answer to score, their amounts (`polarity`; a segment that names no
+    amount has its sentence's: "data than training from scratch" in "…need more data than training
+    from scratch" speaks of more), and what the guards dropped."""
 
     texts: tuple[str, ...]
+    signs: tuple[int, ...]
     copied: int  # segments dropped as copies of the question or guidance
     keyword_runs: int  # segments dropped as lists of keywords
 
@@ -185,9 +188,11 @@ def segments(answer: str, *, question: str = "", guidance: str | None = None) ->
     source = frozenset(content_stems(f"{question} {guidance or ''}"))
     seen: set[tuple[str, ...]] = set()
     kept: list[str] = []
+    signs: list[int] = []
     copied = keyword_runs = 0
     for sentence in sentences(clean(answer)):
         clauses = _clauses(sentence)
+        sentence_sign = polarity(sentence)
         if is_keyword_run(sentence):
             keyword_runs += 1
             continue
@@ -202,4 +207,5 @@ def segments(answer: str, *, question: str = "", guidance: str | None = None) ->
                 copied += 1
             else:
                 kept.append(candidate)
-    return Segments(texts=tuple(kept), copied=copied, keyword_runs=keyword_runs)
+                signs.append(polarity(candidate) or sentence_sign)
+    return Segments(texts=tuple(kept), signs=tuple(signs), copied=copied, keyword_runs=keyword_runs)

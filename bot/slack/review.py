@@ -15,6 +15,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 
 from bot.slack.blocks import (
+    Block,
     CardRef,
     Message,
     SessionSummary,
@@ -86,6 +87,16 @@ def render_next(svc: SlackServices, session_id: int, user_id: str, now: datetime
         return summary_message(summary(svc, session_id, user_id, now), now, note=note), True
     ref = CardRef(session_id, item.deck, item.card.id, item.seq)
     return card_message(ref, item.card, is_new=item.is_new, remaining=remaining, note=note), False
+
+
+def summary_if_done(svc: SlackServices, session_id: int, user_id: str, now: datetime) -> list[Block] | None:
+    """The summary's blocks when no card of the session is left (the session is then marked
+    finished), else None: what follows an answer's result instead of "Next"."""
+    item, _ = next_item(svc, session_id, user_id, now)
+    if item is not None:
+        return None
+    svc.state.finish_session(session_id, now)
+    return summary_blocks(summary(svc, session_id, user_id, now), now)
 
 
 def dm_channel(svc: SlackServices, client: WebClient, user_id: str) -> str:
@@ -163,7 +174,8 @@ def on_show_answer(svc: SlackServices, client: WebClient, click: Click) -> None:
         _after_finish(svc, client, click.user_id)
 
 
-def _record(svc: SlackServices, ref: CardRef, result: ReviewResult, now: datetime) -> None:
+def record_answer(svc: SlackServices, ref: CardRef, result: ReviewResult, now: datetime) -> None:
+    """Count the answer in its session (once)."""
     svc.state.record_session_answer(ref.session_id, ref.deck, ref.card_id, seq=ref.seq,
                                     rating=int(result.rating), correct=result.correct, now=now)
 
@@ -180,7 +192,7 @@ def on_grade(svc: SlackServices, client: WebClient, click: Click) -> None:
     except TutorError as exc:  # a stale button (the card was reviewed elsewhere, or removed)
         note = f"{exc}."
     else:
-        _record(svc, ref, result, now)
+        record_answer(svc, ref, result, now)
         note = grade_note(result)
     message, finished = render_next(svc, ref.session_id, click.user_id, now, note=note)
     _update(client, click, message)
@@ -208,15 +220,10 @@ def on_choice(svc: SlackServices, client: WebClient, click: Click) -> None:
         message, finished = render_next(svc, ref.session_id, click.user_id, now, note=f"{exc}.")
         _update(client, click, message)
         return
-    _record(svc, ref, result, now)
-    item, _ = next_item(svc, ref.session_id, click.user_id, now)
-    finished = item is None
-    tail = None
-    if finished:
-        svc.state.finish_session(ref.session_id, now)
-        tail = summary_blocks(summary(svc, ref.session_id, click.user_id, now), now)
+    record_answer(svc, ref, result, now)
+    tail = summary_if_done(svc, ref.session_id, click.user_id, now)
     _update(client, click, mcq_result_message(ref.session_id, card, result, summary=tail))
-    if finished:
+    if tail is not None:
         _after_finish(svc, client, click.user_id)
 
 

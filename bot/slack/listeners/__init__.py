@@ -1,5 +1,5 @@
 """Every listener of the Slack app, registered by concern (as in Slack's bolt-python starter
-template): commands, actions, events. `/finetune` and all `message` events are registered by
+template): commands, actions, events, views. `/finetune` and all `message` events are registered by
 listeners/finetune.py, which imports no torch at import time."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import logging
 from slack_bolt import App
 
 from bot.slack.context import AppContext
-from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners import actions, commands, events, views
 from bot.slack.services import SlackServices
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,7 @@ def register_all(app: App, ctx: AppContext, *, services: SlackServices | None = 
     commands.register(app, svc)
     actions.register(app, svc)
     events.register(app, svc)
+    views.register(app, svc)
     try:
         from bot.slack.listeners import finetune
     except ImportError as exc:  # the demo is optional; the tutor works without it
