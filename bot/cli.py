@@ -89,8 +89,10 @@ def _card_lines(number: int, card: Flashcard | MultipleChoice | Prompt) -> list[
             lines.append(f"     {option_letter(index)}) {option}{mark}")
         if card.answer is None:
             lines.append("     (no answer key)")
-    elif card.guidance:
-        lines.append(f"     guidance: {card.guidance}")
+    else:
+        if card.guidance:
+            lines.append(f"     guidance: {card.guidance}")
+        lines += [f"     concept {n}: {c.text}" for n, c in enumerate(card.concepts, 1)]
     return lines
 
 

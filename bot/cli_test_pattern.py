@@ -21,12 +21,6 @@ from bot import pattern_tests as tests
 from bot.tutor import Tutor, TutorError
 from content.model import MultipleChoice, option_letter
 
-VERDICT_RULE = {
-    tests.Verdict.STRONG: "at least 80% right and at least half right at every level",
-    tests.Verdict.GETTING_THERE: "at least half right overall",
-    tests.Verdict.NEEDS_REVIEW: "less than half right",
-}
-
 
 def add_parser(commands: Any) -> None:
     help_text = "test this pattern: 10 questions across easy, medium and hard, the score at the end"
@@ -137,7 +131,7 @@ class PatternTestSession:
     def show(self, found: tests.PatternResult) -> None:
         levels = "   ".join(f"{level} {right}/{asked}" for level, (right, asked) in found.per_level.items())
         self.say(f"\nScore: {found.score}/{found.total}   {levels}")
-        self.say(f"Verdict: {found.verdict.value} ({VERDICT_RULE[found.verdict]}).")
+        self.say(f"Verdict: {found.verdict.value} ({found.verdict.rule}).")
         if not found.missed:
             self.say("No question missed.")
             return

@@ -44,6 +44,13 @@ class Verdict(StrEnum):
     GETTING_THERE = "getting there"
     NEEDS_REVIEW = "needs review"
 
+    @property
+    def rule(self) -> str:
+        """The rule that gives this verdict, in words (shown with the result)."""
+        return {Verdict.STRONG: "at least 80% right, and at least half right at every level",
+                Verdict.GETTING_THERE: "at least half right",
+                Verdict.NEEDS_REVIEW: "less than half right"}[self]
+
 
 def level_of(card: Card) -> str:
     """easy, medium or hard (see the module docstring)."""

@@ -36,14 +36,14 @@ def grade(prompt: Prompt, answer: str) -> ConceptGrade:
 
 
 def test_the_job_grades_with_the_model(warm: None) -> None:
-    full = grade(WHY, "Someone already trained the network on millions of photos, so it knows edges and shapes. "
-                      "You build on that instead of starting from random weights, train for a few minutes on a "
-                      "GPU instead of days, and a couple of hundred pictures are enough.")
+    full = grade(WHY, "Someone already trained the network on millions of photos, so it knows edges and "
+                      "shapes. You build on that instead of starting from random weights, train for a few "
+                      "minutes on a GPU instead of days, and a couple of hundred pictures are enough.")
     assert full.grader.value == "semantic" and full.notes == ()
     assert (full.covered, full.of) == (4, 4)
     assert all(c.score >= full.threshold for c in full.concepts)
-    paraphrase = grade(WHY, "The learned filters carry over to the new problem, so nothing is learned from the "
-                            "ground up.")
+    paraphrase = grade(WHY, "The learned filters carry over to the new problem, so nothing is learned from "
+                            "the ground up.")
     assert [c.covered for c in paraphrase.concepts] == [False, True, False, False]
     assert grade(WHY, "I like to cook pasta on weekends.").covered == 0
     contradiction = grade(WHY, "Pre-trained models need more data than training from scratch.")

@@ -18,7 +18,7 @@ from bot.concepts.text import content_stems, stem
 
 # Chosen on the labelled answers (bench/concepts.py): the share of a wording's words an answer's
 # segment must contain for the concept to count as covered.
-THRESHOLD = 0.56
+THRESHOLD = 0.53
 
 # Groups of words that mean the same here; each word is folded into its group's first word.
 _SAME = """

@@ -37,8 +37,8 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 # Chosen on the labelled answers (bench/concepts.py): the match a segment of the answer must reach
 # with one of a concept's wordings for the concept to count as covered, and the weight of a lexical
 # match (a segment with all of a wording's words matches with LEXICAL_WEIGHT).
-THRESHOLD = 0.58
-LEXICAL_WEIGHT = 0.8
+THRESHOLD = 0.52
+LEXICAL_WEIGHT = 0.7
 CACHE_ENTRIES = 4096  # embeddings of concept wordings kept (they repeat: the same prompts come back)
 MODEL_DIR_VARIABLE = "TUTOR_TEXT_MODEL_DIR"  # where the model is extracted (default: the user cache)
 

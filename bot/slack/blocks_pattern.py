@@ -24,11 +24,6 @@ from bot.slack.blocks import (
 from content.model import MultipleChoice
 
 PATTERN_CHOICE_PREFIX = "pattern_choice_"  # + option index
-VERDICT_RULE = {
-    tests.Verdict.STRONG: "at least 80% right, and at least half right at every level",
-    tests.Verdict.GETTING_THERE: "at least half right",
-    tests.Verdict.NEEDS_REVIEW: "less than half right",
-}
 VERDICT_EMOJI = {tests.Verdict.STRONG: ":muscle:", tests.Verdict.GETTING_THERE: ":seedling:",
                  tests.Verdict.NEEDS_REVIEW: ":books:"}
 
@@ -68,7 +63,7 @@ def pattern_result_message(test: tests.PatternTest, found: tests.PatternResult) 
     blocks: list[Block] = [
         context(_header(test)),
         section(f"{VERDICT_EMOJI[found.verdict]} *{found.score}/{found.total}* · {levels}\n"
-                f"*{found.verdict.value.capitalize()}* ({VERDICT_RULE[found.verdict]})"),
+                f"*{found.verdict.value.capitalize()}* ({found.verdict.rule})"),
     ]
     if found.short:
         blocks.append(context(f"This deck has {plural(found.total, 'question')}: "
