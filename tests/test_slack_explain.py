@@ -12,6 +12,7 @@ from slack_harness import Harness, SimClock, buttons, harness_settings, make_har
 from slack_standin import SlackStandin
 from tutor_helpers import REPO
 
+from bot.schedule import tick
 from bot.slack.blocks_explain import ANSWER_ACTION, ANSWER_BLOCK, ANSWER_VIEW
 from content.loader import load_deck_file
 from content.model import Deck, MultipleChoice, Prompt
@@ -58,8 +59,7 @@ def open_modal(h: Harness, user: str, dm: str, message: dict) -> dict:
 
 
 def test_write_an_answer_in_a_modal_and_get_the_grade_in_place(h: Harness) -> None:
-    general = h.slack.add_channel("general", members=[ALICE])
-    h.command("review", user=ALICE, channel=general)
+    assert tick(h.svc, h.client).deliveries.sent == 1  # the daily DM (10:00 in Berlin, due at 08:30)
     dm = h.slack.dm_channel(ALICE)
     assert dm is not None
     card = h.dm(ALICE)
@@ -91,6 +91,8 @@ def test_write_an_answer_in_a_modal_and_get_the_grade_in_place(h: Harness) -> No
     assert "review_next" in buttons(graded)
     calls = h.slack.calls_to("chat.update")[updates:]
     assert "Grading your answer" in calls[0]["text"] and len(h.slack.dm_messages(ALICE)) == 1
+    # Each update carries the day's delivery mark (bot.slack.marks), as the review's updates do.
+    assert all("tutor_daily_review" in str(call["metadata"]) for call in calls[:2])
 
     tutor = h.ctx.tutor
     [review] = review_store.reviews_of(tutor.db, ALICE, "explain")

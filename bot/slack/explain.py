@@ -15,7 +15,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.slack.blocks import CardRef
+from bot.slack.blocks import CardRef, Message
 from bot.slack.blocks_explain import (
     AnswerTarget,
     answer_modal,
@@ -24,7 +24,15 @@ from bot.slack.blocks_explain import (
     submitted_answer,
 )
 from bot.slack.home import publish_home
-from bot.slack.review import SOURCE, Click, find_card, record_answer, render_next, summary_if_done
+from bot.slack.review import (
+    SOURCE,
+    Click,
+    find_card,
+    record_answer,
+    render_next,
+    summary_if_done,
+    update_message,
+)
 from bot.slack.services import SlackServices
 from bot.tutor import TutorError
 from content.model import Prompt
@@ -49,7 +57,7 @@ def open_answer_modal(svc: SlackServices, client: WebClient, click: Click, trigg
     if not isinstance(card, Prompt):
         message, _ = render_next(svc, ref.session_id, click.user_id, svc.now(),
                                  note="That prompt was removed from the deck.")
-        client.chat_update(channel=click.channel_id, ts=click.ts, **message.as_kwargs())
+        update_message(svc, client, click.channel_id, click.ts, ref.session_id, message)
         return
     target = AnswerTarget(ref=ref, channel=click.channel_id, ts=click.ts)
     client.views_open(trigger_id=trigger_id, view=answer_modal(target, card))
@@ -62,13 +70,13 @@ def on_answer(svc: SlackServices, client: WebClient, user_id: str, view: dict[st
     if not _owner(svc, ref.session_id, user_id):
         return
 
-    def update(**message: Any) -> None:
-        client.chat_update(channel=target.channel, ts=target.ts, **message)
+    def update(message: Message) -> None:
+        update_message(svc, client, target.channel, target.ts, ref.session_id, message)
 
     answer = submitted_answer(view)
     card = find_card(svc, ref.deck, ref.card_id)
     if isinstance(card, Prompt):
-        update(**grading_message(card, answer).as_kwargs())
+        update(grading_message(card, answer))
     now = svc.now()
     try:
         if not isinstance(card, Prompt):
@@ -77,13 +85,13 @@ def on_answer(svc: SlackServices, client: WebClient, user_id: str, view: dict[st
                                              source=SOURCE)
     except TutorError as exc:  # a stale message (answered elsewhere, removed): show what is next
         message, finished = render_next(svc, ref.session_id, user_id, now, note=f"{exc}.")
-        update(**message.as_kwargs())
+        update(message)
         if finished:
             publish_home(svc, client, user_id)
         return
     if result.review is not None:
         record_answer(svc, ref, result.review, now)
     tail = summary_if_done(svc, ref.session_id, user_id, now)
-    update(**prompt_result_message(ref.session_id, card, result, summary=tail).as_kwargs())
+    update(prompt_result_message(ref.session_id, card, result, summary=tail))
     if tail is not None:
         publish_home(svc, client, user_id)
