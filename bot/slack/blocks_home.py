@@ -126,7 +126,8 @@ def admin_blocks(panel: AdminPanel) -> list[Block]:
             blocks.append(section(f"*Hardest questions in `{deck.slug}`* (% right)\n{lines}"))
         report = panel.tests.get(deck.slug)
         if report is not None and report.members:
-            blocks.append(section(f"*Tests of `{deck.slug}`* (most missed below)\n{team_lines(report)}"))
+            blocks.append(section(f"*Tests of `{deck.slug}`*: latest scores, questions missed most\n"
+                                  f"{team_lines(report)}"))
     return blocks
 
 
