@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -208,7 +209,7 @@ def main() -> int:
     print(f"labelled: {len(answers)} answers to {len(prompts)} prompts; "
           f"held out: {len(held_answers)} answers")
 
-    model = None
+    model: Any = None
     if not args.lexical:
         if args.threads:
             import torch
@@ -218,7 +219,7 @@ def main() -> int:
         if reason is not None:
             print(f"semantic grader unavailable ({reason}): lexical only")
         else:
-            model = job._model
+            model = job.model()
     cosine = model.cosine if model is not None else None
     started = time.perf_counter()
     found = decisions(answers, prompts, cosine)

@@ -27,11 +27,13 @@ _unavailable: str | None = None  # why the model cannot be used here, once known
 def warm() -> str | None:
     """Load the model now (once per process), so the first job is as fast as the others.
     Returns None when it is ready, else why it cannot be used (the job then grades lexically)."""
-    _semantic()
+    model()
     return _unavailable
 
 
-def _semantic() -> Any:
+def model() -> Any:
+    """The semantic grader (bot.concepts.semantic.SemanticGrader), loaded once per process; None
+    where it cannot be used here."""
     global _model, _unavailable
     with _lock:
         if _model is None and _unavailable is None:
@@ -51,8 +53,8 @@ def fallback_note(reason: str) -> str:
 def grade(payload: dict[str, Any]) -> dict[str, Any]:
     """Grade the answer in `payload` (GradeRequest.to_dict()); returns ConceptGrade.to_dict()."""
     request = GradeRequest.from_dict(payload)
-    model = _semantic()
-    if model is None:
+    grader = model()
+    if grader is None:
         return lexical.grade(request, notes=(fallback_note(_unavailable or "unknown"),)).to_dict()
-    result: dict[str, Any] = model.grade(request).to_dict()
+    result: dict[str, Any] = grader.grade(request).to_dict()
     return result

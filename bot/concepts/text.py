@@ -1,4 +1,4 @@
-"""Words and segments of an answer, and the two guards every grader applies.
+"""Words and segments of an answer, and the guards every grader applies.
 
 An answer is compared concept by concept with its *segments*, never as a whole: a long answer's
 embedding is an average of everything it says, so one idea in it scores low. The segments are its
@@ -35,7 +35,7 @@ REPEAT_SHARE = 0.7  # a segment of 6+ words with fewer distinct words than this 
 
 # Grammatical words: real sentences and notes have them, keyword lists do not.
 GRAMMATICAL = frozenset("""
-a an the it its it's they them their theirs you your we our us i me my he she his her this that these those
+a an the it its they them their theirs you your we our us i me my he she his her this that these those
 is are was were be been being am has have had having do does did done to of in on at by for from with
 without about as into onto than so because since and or but if when while which who whom whose what how
 not no can could will would should must may might there here then thus therefore instead also
@@ -43,9 +43,9 @@ much very just only already really even still all some any each every many
 """.split())
 # Words that carry no meaning of their own when matching words (grammatical words and fillers).
 STOPWORDS = GRAMMATICAL | frozenset("""
-just only really very quite already even still actually basically like kind sort thing things stuff
-lot lots bit way well get gets got getting make makes made making use uses used using one ones
-some any all every each other another such own same much many something anything everything
+quite actually basically like kind sort thing things stuff lot lots bit way well get gets got getting
+make makes made making use uses used using one ones other another such own same something anything
+everything
 """.split())
 _LINKING = ("because", "so", "since", "and", "but", "which", "while", "whereas", "therefore", "then",
             "instead of", "rather than", "so that")
