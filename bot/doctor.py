@@ -127,7 +127,7 @@ def check_slack(settings: Settings) -> list[Check]:
     if not settings.slack_bot_token:
         return [Check("bot token", Status.FAIL, "SLACK_BOT_TOKEN is not set (the Bot User OAuth Token, "
                       "xoxb-…; tutor serve needs it)")]
-    client = make_client(settings)
+    client = make_client(settings, quiet=True)
     try:
         identity = check_bot_token(client, settings.slack_api_url)
     except ServiceError as exc:

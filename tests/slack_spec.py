@@ -9,8 +9,9 @@ Three things live here:
   fresh clone on CI runs without the 2 MB spec. `tests/test_slack_standin.py` checks both agree.
   `token` is required by the spec for most methods; it travels in the Authorization header, so it is
   left out here. The spec (2020) predates `files.getUploadURLExternal` and
-  `files.completeUploadExternal`, which `WebClient.files_upload_v2` calls: they are the only two
-  extras (`EXTRA_METHODS`), with the arguments Slack's current docs mark required.
+  `files.completeUploadExternal`, which `WebClient.files_upload_v2` calls, and Socket Mode's
+  `apps.connections.open`: they are the only extras (`EXTRA_METHODS`), with the arguments Slack's
+  current docs mark required.
 * `schema_problems(instance, schema)`: a small JSON-schema check (type, required, properties,
   additionalProperties, items, enum, pattern, $ref; a list under `items` on a non-array means "one of",
   the spec's idiom) so tests can hold the stand-in's answers against the spec's success schemas.
@@ -34,10 +35,12 @@ SPEC_FILE = Path(
     )
 )
 
-# Methods newer than the 2020 spec that slack_sdk's files_upload_v2 needs (docs.slack.dev, 2024).
+# Methods newer than the 2020 spec: the two slack_sdk's files_upload_v2 needs (docs.slack.dev, 2024)
+# and Socket Mode's apps.connections.open (no argument but the app-level token).
 EXTRA_METHODS: dict[str, tuple[str, ...]] = {
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
+    "apps.connections.open": (),
 }
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlite_utils
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
@@ -29,7 +30,7 @@ from bot.slack.app import build_app, executor_of, services_of
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
 from bot.slack.lifecycle import SHUTDOWN_GRACE_S, Deadline, StopSignal, run_bounded
-from bot.slack.preflight import app_token_problem, check_bot_token, describe_missing
+from bot.slack.preflight import app_token_problem, check_app_token, check_bot_token, describe_missing
 from bot.slack.services import SlackServices
 from bot.tutor import Tutor
 from storage.db import close_open_databases, open_db
@@ -66,8 +67,9 @@ class Runtime:
     services: SlackServices
 
 
-def build_runtime(settings: Settings, *, client: WebClient | None = None) -> Runtime:
-    db = open_db(settings.db_path)
+def build_runtime(settings: Settings, *, client: WebClient | None = None,
+                  db: sqlite_utils.Database | None = None) -> Runtime:
+    db = db or open_db(settings.db_path)
     ctx = AppContext(settings=settings, db=db, tutor=Tutor(db, default_tz=settings.timezone))
     if settings.shipped_decks:
         sync_shipped_decks(ctx.tutor)
@@ -147,12 +149,15 @@ def serve(settings: Settings, *, http: bool, host: str = "0.0.0.0", port: int | 
     configure_logging(settings.log_level)
     settings.require_slack(socket_mode=not http)
     listen = http_port(port) if http else 0
-    client = make_client(settings)
-    identity = check_bot_token(client, settings.slack_api_url)
+    db = open_db(settings.db_path)  # a database that cannot be opened is said before Slack is asked
+    quiet = make_client(settings, quiet=True)
+    identity = check_bot_token(quiet, settings.slack_api_url)
+    if not http:
+        check_app_token(quiet, settings.slack_app_token or "", settings.slack_api_url)
     log.info("bot token accepted: %s in %s", identity.user_id, identity.team)
     for scope in identity.missing_scopes():
         log.warning("%s", describe_missing(scope))
-    runtime = build_runtime(settings, client=client)
+    runtime = build_runtime(settings, db=db)
     stop = StopSignal().install()
     front: HttpServer | SocketFront
     if http:
