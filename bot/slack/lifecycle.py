@@ -4,13 +4,16 @@ The order: stop taking requests (close the listening socket or the Socket Mode c
 being acknowledged finish), let the listeners' work in progress finish, stop the scheduler (a tick
 that is running completes), close the database, exit 0. All of it within `SHUTDOWN_GRACE_S`, under
 Docker's default of 10 s between SIGTERM and SIGKILL; work still running then is abandoned, and
-logged, rather than holding the process.
+logged, and the process exits anyway (`exit_now`: worker threads of a thread pool would otherwise
+hold the interpreter at exit until they finish).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +24,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 8.0
+STEP_FLOOR_S = 1.0  # each step of the stop gets at least this, even once the grace period is over
 
 
 class TrackedExecutor(ThreadPoolExecutor):
@@ -110,7 +114,16 @@ def run_bounded(what: str, work: Callable[[], object], deadline: Deadline) -> bo
             done.set()
 
     threading.Thread(target=target, name=f"stop-{what}", daemon=True).start()
-    if done.wait(deadline.left()):
+    if done.wait(max(deadline.left(), STEP_FLOOR_S)):
         return True
     log.warning("gave up waiting for %s: the grace period of %.0f s is over", what, SHUTDOWN_GRACE_S)
     return False
+
+
+def exit_now(code: int) -> None:
+    """End the process at once with `code`, after flushing the logs and output: for a stop that
+    abandoned work, whose threads would keep a normal exit waiting."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -29,7 +29,7 @@ from bot.shipped import sync_shipped_decks
 from bot.slack.app import build_app, executor_of, services_of
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
-from bot.slack.lifecycle import SHUTDOWN_GRACE_S, Deadline, StopSignal, run_bounded
+from bot.slack.lifecycle import SHUTDOWN_GRACE_S, Deadline, StopSignal, exit_now, run_bounded
 from bot.slack.preflight import app_token_problem, check_app_token, check_bot_token, describe_missing
 from bot.slack.services import SlackServices
 from bot.tutor import Tutor
@@ -172,16 +172,19 @@ def serve(settings: Settings, *, http: bool, host: str = "0.0.0.0", port: int | 
     log.info("%s: stopping; new requests are refused, work in progress has %.0f s", reason, SHUTDOWN_GRACE_S)
     deadline = Deadline(SHUTDOWN_GRACE_S)
     scheduler.pause()  # no new tick; one that is running goes on
-    run_bounded("the server", front.close, deadline)
+    finished = run_bounded("the server", front.close, deadline)
     executor = executor_of(runtime.app)
     if not executor.wait_idle(deadline.left()):
         log.warning("gave up waiting for %d listener task(s): the grace period is over", executor.pending)
-    run_bounded("the scheduler", lambda: scheduler.shutdown(wait=True), deadline)
+        finished = False
+    finished = run_bounded("the scheduler", lambda: scheduler.shutdown(wait=True), deadline) and finished
     flow = getattr(runtime.app, "finetune_flow", None)
     if flow is not None:
         flow.shutdown(wait=False)  # queued demos are dropped; a running one ends with its child
     close_open_databases()
     log.info("stopped")
+    if not finished:
+        exit_now(0)  # abandoned threads would hold a normal exit
     return 0
 
 
