@@ -3,14 +3,13 @@ line on stderr naming the problem and the fix, a non-zero exit, never a tracebac
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 from slack_standin import SlackStandin
+from tutor_process import free_port, tutor_command, tutor_env
 from tutor_process import run_tutor as run
-from tutor_process import tutor_command, tutor_env
 
 from content.export import export_deck
 from content.model import Deck, Flashcard
@@ -22,12 +21,6 @@ def one_line(done: subprocess.CompletedProcess[str]) -> str:
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     return lines[0]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -58,7 +51,7 @@ def test_a_revoked_bot_token(slack, tmp_path) -> None:
 
 
 def test_slack_unreachable(tmp_path) -> None:
-    url = f"http://127.0.0.1:{closed_port()}/api/"
+    url = f"http://127.0.0.1:{free_port()}/api/"
     env = tutor_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", SLACK_API_URL=url,
                     TUTOR_DB=str(tmp_path / "t.db"))
     done = run("serve", "--http", env=env)

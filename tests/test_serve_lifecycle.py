@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import time
-import urllib.request
 from datetime import time as clock_time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import yaml
 from slack_harness import SECRET, sample_deck
 from slack_requests import SlackSender
 from slack_standin import SlackStandin, manifest_scopes
-from tutor_process import TutorServer, tutor_env
+from tutor_process import TutorServer, free_port, tutor_env
 
 from bot.slack.lifecycle import SHUTDOWN_GRACE_S
 from bot.slack.preflight import SCOPES
@@ -25,30 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 USER = "U0ALICE01"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def refuses(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return False
     except OSError:
         return True
-
-
-def wait_healthy(bot: TutorServer, port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return
-        except OSError:
-            assert bot.process.poll() is None, bot.log()
-            assert time.monotonic() < deadline, f"tutor serve did not start:\n{bot.log()}"
-            time.sleep(0.1)
 
 
 def learner_db(tmp_path: Path) -> Path:
@@ -81,12 +62,12 @@ def test_a_missing_scope_is_named_at_start_and_the_log_level_is_honoured(tmp_pat
         port = free_port()
         env = http_env(slack, learner_db(tmp_path), port, TUTOR_LOG_LEVEL="WARNING")
         with TutorServer(["--http", "--host", "127.0.0.1"], env, tmp_path / "serve.log") as bot:
-            wait_healthy(bot, port)
+            bot.wait_healthy(port)
             code = bot.stop()
             log = bot.log()
     assert code == 0, log
-    assert ("WARNING bot.slack.serve: the bot token lacks the files:read scope, needed for downloading shared "
-            "decks (/tutor import) and images (/finetune): add it under OAuth & Permissions") in log
+    assert ("WARNING bot.slack.serve: the bot token lacks the files:read scope, needed for downloading "
+            "shared decks (/tutor import) and images (/finetune): add it under OAuth & Permissions") in log
     assert " INFO " not in log  # TUTOR_LOG_LEVEL=WARNING
 
 
@@ -97,7 +78,7 @@ def test_sigterm_stops_taking_requests_and_lets_work_in_progress_finish(tmp_path
         slack.delay("chat.postMessage", 4.0)  # the review DM is on its way when SIGTERM comes
         port = free_port()
         with TutorServer(["--http"], http_env(slack, learner_db(tmp_path), port), tmp_path / "s.log") as bot:
-            wait_healthy(bot, port)
+            bot.wait_healthy(port)
             sender = SlackSender(f"http://127.0.0.1:{port}/slack/events", SECRET, slack=slack)
             assert sender.command("/tutor", "review", user_id=USER, channel_id="D0ANY0001").status == 200
             slack.wait_for(lambda: slack.calls_to("conversations.open"), what="the review under way")
@@ -121,7 +102,7 @@ def test_work_that_outlasts_the_grace_period_is_abandoned(tmp_path) -> None:
         slack.delay("chat.postMessage", 60.0)
         port = free_port()
         with TutorServer(["--http"], http_env(slack, learner_db(tmp_path), port), tmp_path / "s.log") as bot:
-            wait_healthy(bot, port)
+            bot.wait_healthy(port)
             sender = SlackSender(f"http://127.0.0.1:{port}/slack/events", SECRET, slack=slack)
             sender.command("/tutor", "review", user_id=USER, channel_id="D0ANY0001")
             slack.wait_for(lambda: slack.calls_to("conversations.open"), what="the review under way")

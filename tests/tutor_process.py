@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 STRIPPED = ("SLACK_", "TUTOR_", "PORT")  # the developer's own settings must not leak in
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def tutor_command() -> list[str]:
@@ -40,10 +48,11 @@ class TutorServer:
     """`tutor serve …` in the background, its output in a log file; a context manager that makes sure
     the process is gone afterwards."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, *,
+                 command: list[str] | None = None, cwd: Path = REPO) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
-        self.process = subprocess.Popen([*tutor_command(), "serve", *args], env=env, cwd=REPO,
+        self.process = subprocess.Popen([*(command or tutor_command()), "serve", *args], env=env, cwd=cwd,
                                         stdout=self._log, stderr=subprocess.STDOUT)
 
     def log(self) -> str:
@@ -57,6 +66,21 @@ class TutorServer:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{text!r} not in the log after {timeout}s:\n{self.log()}")
             time.sleep(0.05)
+
+    def wait_healthy(self, port: int, timeout: float = 60.0) -> None:
+        """Wait until `tutor serve --http` answers GET /healthz on `port`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise AssertionError(f"tutor serve exited with {self.process.returncode}:\n"
+                                         f"{self.log()}") from None
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"tutor serve did not start in {timeout}s:\n{self.log()}") from None
+                time.sleep(0.1)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         """Send `sig` and wait for the exit status."""
