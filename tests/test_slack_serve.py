@@ -5,7 +5,6 @@ and no torch in the bot process."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import yaml
 from slack_harness import SECRET, SimClock, harness_settings, make_harness, sample_deck
 from slack_requests import SlackSender
 from slack_standin import SlackStandin
+from tutor_process import free_port
 
 from bot.config import ConfigError, Settings
 from bot.slack.serve import http_port, serve
@@ -26,12 +26,6 @@ from bot.tutor import Tutor
 from storage.db import open_db
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_missing_variables_are_named() -> None:
@@ -135,8 +129,23 @@ def test_manifest_creates_the_app() -> None:
     assert {"chat:write", "commands", "im:write", "im:history", "users:read", "channels:history",
             "groups:history", "channels:read", "files:read", "files:write"} <= scopes
     assert set(settings["event_subscriptions"]["bot_events"]) == {
-        "app_home_opened", "message.channels", "message.groups", "message.im"}
+        "app_home_opened", "member_joined_channel", "message.channels", "message.groups", "message.im"}
     assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
     assert features["app_home"]["home_tab_enabled"] and features["app_home"]["messages_tab_enabled"]
     procfile = (ROOT / "Procfile").read_text()
     assert "web: tutor serve --http" in procfile.splitlines()
+
+
+def test_the_http_places_of_the_manifest_are_where_the_readme_says() -> None:
+    """Four `# HTTP:` lines: `url` under each slash command, `request_url` under events and
+    interactivity; uncommented, they are what Slack's manifest schema expects there."""
+    text = (ROOT / "manifest.yml").read_text()
+    marked = [line.strip() for line in text.splitlines() if line.strip().startswith("# HTTP:")]
+    assert marked == ["# HTTP: url: https://YOUR-HOST/slack/events"] * 2 + [
+        "# HTTP: request_url: https://YOUR-HOST/slack/events"] * 2
+    http = yaml.safe_load(text.replace("# HTTP: ", ""))
+    assert all(c["url"] == "https://YOUR-HOST/slack/events" for c in http["features"]["slash_commands"])
+    assert http["settings"]["event_subscriptions"]["request_url"] == "https://YOUR-HOST/slack/events"
+    assert http["settings"]["interactivity"]["request_url"] == "https://YOUR-HOST/slack/events"
+    readme = (ROOT / "README.md").read_text()
+    assert "the four places marked `# HTTP:`" in readme.replace("\n", " ")

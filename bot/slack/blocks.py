@@ -325,6 +325,9 @@ ADMIN_HELP = [
     ("/tutor schedules", "the channel schedules"),
     ("/tutor unschedule ID", "stop a schedule"),
     ("/tutor import", "import the deck file (.txt recap or .yaml) you last shared in your DM with me"),
+    ("/tutor assign #channel DECK [08:30] [Europe/Berlin]",
+     "enroll everyone in the channel, and whoever joins it later, in the deck's daily review"),
+    ("/tutor unassign #channel DECK", "stop enrolling the channel's members"),
 ]
 
 
