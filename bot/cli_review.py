@@ -59,18 +59,17 @@ class ReviewSession:
     deck: str | None = None
     answered: list[ReviewResult] = field(default_factory=list)
 
-    def say(self, text: str = "") -> None:
-        print(text, file=self.stdout, flush=True)
-
-    def say_wrapped(self, text: str, *, first: str = "", rest: str | None = None) -> None:
-        """Card text, wrapped at word boundaries to the terminal's width (a terminal left to itself
-        breaks long lines mid-word); `first` starts the first line, `rest` indents the others."""
+    def say(self, text: str = "", *, first: str = "", rest: str | None = None) -> None:
+        """Print `text` wrapped at word boundaries to the terminal's width (a terminal left to itself
+        breaks long lines mid-word); `first` starts the first line, `rest` indents the others
+        (default: as wide as `first`)."""
         width = max(40, shutil.get_terminal_size((80, 24)).columns - 1)
         indent = " " * len(first) if rest is None else rest
-        for number, paragraph in enumerate(text.splitlines() or [""]):
+        for number, paragraph in enumerate(text.split("\n")):
             lead = first if number == 0 else indent
-            self.say(textwrap.fill(paragraph, width, initial_indent=lead, subsequent_indent=indent,
-                                   break_long_words=False, break_on_hyphens=False) or lead.rstrip())
+            line = textwrap.fill(paragraph, width, initial_indent=lead, subsequent_indent=indent,
+                                 break_long_words=False, break_on_hyphens=False)
+            print(line or lead.rstrip(), file=self.stdout, flush=True)
 
     def ask(self, prompt: str) -> str:
         """One line of input, lower-cased; `u` and `q` (and end of input) raise."""
@@ -119,17 +118,17 @@ class ReviewSession:
         self.say(f"\n[{position}/{total}] {item.deck} · {tag}")
         started = clock.monotonic()
         if isinstance(card, MultipleChoice):
-            self.say_wrapped(card.question)
+            self.say(card.question)
             for index, option in enumerate(card.options):
-                self.say_wrapped(option, first=f"  {index + 1}) ")
+                self.say(option, first=f"  {index + 1}) ")
             choice = self._pick(f"Your answer (1-{len(card.options)}): ", len(card.options),
                                 letters=True)
             return self.tutor.answer_choice(self.user_id, item.deck, card.id, choice - 1, seq=item.seq,
                                             now=self.now(), duration_ms=_ms_since(started))
         assert isinstance(card, Flashcard)  # due_cards gives no open prompts
-        self.say_wrapped(card.front)
+        self.say(card.front)
         self.ask("Press Enter to show the answer. ")
-        self.say_wrapped(card.back, first="Answer: ")
+        self.say(card.back, first="Answer: ")
         intervals = self.tutor.next_intervals(self.user_id, item.deck, card.id, self.now())
         self.say("   ".join(f"{r.value}) {r.label} ({format_interval(intervals[r])})" for r in Rating))
         grade = self._pick("How well did you remember it (1-4)? ", 4, words=[r.label.lower() for r in Rating])
@@ -154,15 +153,15 @@ class ReviewSession:
             if result.correct:
                 self.say("✓ Right!")
             else:
-                self.say_wrapped(right, first="✗ Not quite. The answer is ", rest="  ")
+                self.say(right, first="✗ Not quite. The answer is ", rest="  ")
             for index, line in enumerate(card.solution):
-                self.say_wrapped(line, first="  Solution: " if index == 0 else "            ")
+                self.say(line, first="  Solution: " if index == 0 else "            ")
             if card.hint:
-                self.say_wrapped(card.hint, first="  Hint: ")
+                self.say(card.hint, first="  Hint: ")
             if card.mistakes:
                 self.say("  Common mistakes:")
                 for mistake in card.mistakes:
-                    self.say_wrapped(mistake, first="    - ")
+                    self.say(mistake, first="    - ")
         else:
             self.say(f"Graded {result.rating.label}.")
         note = " (this answer was already recorded)" if result.duplicate else ""
