@@ -3,6 +3,7 @@ line on stderr naming the problem and the fix, a non-zero exit, never a tracebac
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
@@ -58,6 +59,18 @@ def test_slack_unreachable(tmp_path) -> None:
     assert done.returncode == 1
     assert one_line(done) == (f"tutor: cannot reach Slack at {url} ([Errno 111] Connection refused); check "
                               "the network connection, a proxy (HTTPS_PROXY) or SLACK_API_URL")
+
+
+def test_a_port_in_use(slack, tmp_path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run("serve", "--http", "--host", "127.0.0.1", "--port", str(port),
+                   env=serve_env(slack, tmp_path, TUTOR_LOG_LEVEL="WARNING"))  # no start-up lines
+    assert done.returncode == 1
+    assert one_line(done) == (f"tutor: cannot listen on 127.0.0.1:{port} (Address already in use); stop what "
+                              "uses the port or choose another with --port / PORT (and --host)")
 
 
 def test_missing_slack_settings_are_named_together(tmp_path) -> None:

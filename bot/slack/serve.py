@@ -24,7 +24,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, ServiceError, Settings
 from bot.shipped import sync_shipped_decks
 from bot.slack.app import build_app, executor_of, services_of
 from bot.slack.client import make_client
@@ -161,7 +161,11 @@ def serve(settings: Settings, *, http: bool, host: str = "0.0.0.0", port: int | 
     stop = StopSignal().install()
     front: HttpServer | SocketFront
     if http:
-        front = HttpServer(make_wsgi_app(runtime.app), host=host, port=listen, threads=HTTP_THREADS)
+        try:
+            front = HttpServer(make_wsgi_app(runtime.app), host=host, port=listen, threads=HTTP_THREADS)
+        except OSError as exc:  # the port is taken, or the host is not an address of this machine
+            raise ServiceError(f"cannot listen on {host}:{listen} ({exc.strerror or exc}); stop what uses "
+                               "the port or choose another with --port / PORT (and --host)") from None
         front.start()
         log.info("serving Slack requests on http://%s:%d%s", host, front.port, EVENTS_PATH)
     else:
