@@ -95,6 +95,23 @@ CREATE TABLE slack_channel_answers (
     PRIMARY KEY (post_id, user_id)
 );
 """),
+    # A send whose outcome is unknown (the process died, the connection dropped) stays 'claimed' (or
+    # 'closing') and is reconciled from Slack's history: `attempted_at` is when the latest attempt
+    # began (UTC, storage.timefmt's fixed width, so it compares as text), `attempts` how many began.
+    Migration(101, "attempts of a daily DM, for reconciling unfinished ones", """
+ALTER TABLE slack_deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE slack_deliveries ADD COLUMN attempted_at TEXT;
+UPDATE slack_deliveries SET attempted_at = claimed_at;
+CREATE INDEX slack_deliveries_unfinished ON slack_deliveries (attempted_at) WHERE status = 'claimed';
+CREATE INDEX slack_deliveries_session ON slack_deliveries (session_id);
+"""),
+    Migration(102, "attempts of a question-of-the-day post or reveal, for reconciling unfinished ones", """
+ALTER TABLE slack_channel_posts ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE slack_channel_posts ADD COLUMN attempted_at TEXT;
+UPDATE slack_channel_posts SET attempted_at = claimed_at;
+CREATE INDEX slack_channel_posts_unfinished ON slack_channel_posts (attempted_at)
+    WHERE status IN ('claimed', 'closing');
+"""),
     Migration(110, "decks assigned to channels, their members and enrollment notices", """
 CREATE TABLE slack_assignments (
     id INTEGER PRIMARY KEY,
@@ -120,16 +137,21 @@ CREATE TABLE slack_assignment_members (
     PRIMARY KEY (assignment_id, user_id)
 );
 
+-- pending -> sending (claimed; its DM carries the mark tutor_enrollment_notice {notice_id}) -> sent
+-- or failed; a 'sending' one whose latest attempt is old is settled from the DM's history.
 CREATE TABLE slack_enrollment_notices (
+    id INTEGER PRIMARY KEY,
     user_id TEXT NOT NULL,
     deck TEXT NOT NULL,
     assignment_id INTEGER NOT NULL REFERENCES slack_assignments (id),
     status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    attempted_at TEXT,
     error TEXT,
     created_at TEXT NOT NULL,
     sent_at TEXT,
-    PRIMARY KEY (user_id, deck)                 -- told once per deck, however many channels assign it
+    UNIQUE (user_id, deck)                      -- told once per deck, however many channels assign it
 );
-CREATE INDEX slack_enrollment_notices_status ON slack_enrollment_notices (status);
+CREATE INDEX slack_enrollment_notices_status ON slack_enrollment_notices (status, attempted_at);
 """),
 ]

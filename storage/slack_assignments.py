@@ -3,7 +3,8 @@ each), the one DM each member it enrolled is sent, and the participation the App
 
 Concurrency: each thread gets its own SQLite connection (storage.db.ThreadLocalDatabases). Every
 "once" is a key: one active assignment per (channel, deck), one member row per (assignment, member),
-one notice per (member, deck), claimed (pending -> sending) by one caller before it is sent.
+one notice per (member, deck), claimed (pending -> sending) by one caller before it is sent, and
+settled from Slack's history when the outcome of a send is unknown (bot/slack/marks.py).
 
 Times: `now` arguments are timezone-aware; stored as UTC ISO-8601. `at_time` is a wall-clock HH:MM in
 `tz` (or, without a zone, in each member's own).
@@ -11,7 +12,7 @@ Times: `now` arguments are timezone-aware; stored as UTC ISO-8601. `at_time` is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 
 import sqlite_utils
@@ -37,9 +38,12 @@ class Assignment:
 
 @dataclass(frozen=True)
 class Notice:
+    id: int
     user_id: str
     deck: str
     assignment_id: int
+    attempts: int  # sends begun
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -149,23 +153,44 @@ class AssignmentState:
                                   (user_id, deck, assignment_id, iso(now)))
         return cursor.rowcount == 1
 
-    def claim_notices(self, limit: int = 500) -> list[Notice]:
-        """Take pending notices (pending -> sending) for this caller alone, oldest first. A notice
-        left 'sending' by a crash is not sent again: a member is told at most once."""
+    _NOTICE_COLUMNS = "id, user_id, deck, assignment_id, attempts, created_at"
+
+    @staticmethod
+    def _notice(row: tuple) -> Notice:
+        return Notice(id=row[0], user_id=row[1], deck=row[2], assignment_id=row[3], attempts=row[4],
+                      created_at=datetime.fromisoformat(row[5]))
+
+    def claim_notices(self, now: datetime, limit: int = 500) -> list[Notice]:
+        """Take pending notices (pending -> sending, attempt 1) for this caller alone, oldest first."""
         with self._dbs.write() as conn:
-            rows = conn.execute("SELECT user_id, deck, assignment_id FROM slack_enrollment_notices"
-                                " WHERE status = 'pending' ORDER BY created_at, user_id LIMIT ?",
-                                (limit,)).fetchall()
-            conn.executemany("UPDATE slack_enrollment_notices SET status = 'sending' WHERE user_id = ?"
-                             " AND deck = ?", [(r[0], r[1]) for r in rows])
-        return [Notice(user_id=r[0], deck=r[1], assignment_id=r[2]) for r in rows]
+            rows = conn.execute(f"SELECT {self._NOTICE_COLUMNS} FROM slack_enrollment_notices"
+                                " WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)).fetchall()
+            conn.executemany("UPDATE slack_enrollment_notices SET status = 'sending', attempts = 1,"
+                             " attempted_at = ? WHERE id = ?", [(iso(now), r[0]) for r in rows])
+        return [replace(self._notice(r), attempts=1) for r in rows]
+
+    def stale_notices(self, before: datetime) -> list[Notice]:
+        """Notices being sent whose latest attempt began at or before `before`: their outcome is
+        unknown (the process died, the connection dropped)."""
+        with self._dbs.connection() as conn:
+            rows = conn.execute(f"SELECT {self._NOTICE_COLUMNS} FROM slack_enrollment_notices"
+                                " WHERE status = 'sending' AND attempted_at <= ? ORDER BY id",
+                                (iso(before),)).fetchall()
+        return [self._notice(r) for r in rows]
+
+    def retake_notice(self, notice: Notice, now: datetime) -> bool:
+        """Begin attempt `notice.attempts + 1`; False when another caller began one first."""
+        with self._dbs.write() as conn:
+            cursor = conn.execute("UPDATE slack_enrollment_notices SET attempts = attempts + 1,"
+                                  " attempted_at = ? WHERE id = ? AND status = 'sending' AND attempts = ?",
+                                  (iso(now), notice.id, notice.attempts))
+        return cursor.rowcount == 1
 
     def finish_notice(self, notice: Notice, now: datetime, *, error: str | None = None) -> None:
         with self._dbs.write() as conn:
             conn.execute("UPDATE slack_enrollment_notices SET status = ?, error = ?, sent_at = ?"
-                         " WHERE user_id = ? AND deck = ?",
-                         ("failed" if error else "sent", error, None if error else iso(now), notice.user_id,
-                          notice.deck))
+                         " WHERE id = ?", ("failed" if error else "sent", error, None if error else iso(now),
+                                           notice.id))
 
     def notice_status(self, user_id: str, deck: str) -> str | None:
         with self._dbs.connection() as conn:

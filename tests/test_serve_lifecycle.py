@@ -75,23 +75,23 @@ def test_a_missing_scope_is_named_at_start_and_the_log_level_is_honoured(tmp_pat
 def test_sigterm_stops_taking_requests_and_lets_work_in_progress_finish(tmp_path) -> None:
     with SlackStandin() as slack:
         slack.add_user(USER, name="alice")
-        slack.delay("chat.postMessage", 4.0)  # the review DM is on its way when SIGTERM comes
+        held = slack.hold("chat.postMessage", after_store=True)  # the review DM is on its way
         port = free_port()
         with TutorServer(["--http"], http_env(slack, learner_db(tmp_path), port), tmp_path / "s.log") as bot:
             bot.wait_healthy(port)
             sender = SlackSender(f"http://127.0.0.1:{port}/slack/events", SECRET, slack=slack)
             assert sender.command("/tutor", "review", user_id=USER, channel_id="D0ANY0001").status == 200
-            slack.wait_for(lambda: slack.calls_to("conversations.open"), what="the review under way")
-            time.sleep(0.3)  # now inside the delayed chat.postMessage
+            held.wait_held(1)  # the listener now waits for Slack's answer
             bot.process.terminate()
             slack.wait_for(lambda: refuses(port), what="the port closed")
-            assert bot.process.poll() is None  # no new requests, but still finishing the DM
+            assert bot.process.poll() is None  # no new requests, but still finishing the review
+            held.release()
             code = bot.process.wait(SHUTDOWN_GRACE_S + 10)
             log = bot.log()
         assert code == 0, log
         assert "SIGTERM: stopping" in log and log.rstrip().endswith("stopped")
         assert "review_show" in str(slack.dm_messages(USER)[-1]["blocks"])  # the DM went out
-        assert slack.responses()[-1]["body"]["text"].startswith("Your review is in")
+        assert slack.responses()[-1]["body"]["text"].startswith("Your review is in")  # and the reply
     assert not (tmp_path / "tutor.db-wal").exists()  # the database was closed
 
 
@@ -99,17 +99,21 @@ def test_sigterm_stops_taking_requests_and_lets_work_in_progress_finish(tmp_path
 def test_work_that_outlasts_the_grace_period_is_abandoned(tmp_path) -> None:
     with SlackStandin() as slack:
         slack.add_user(USER, name="alice")
-        slack.delay("chat.postMessage", 60.0)
+        held = slack.hold("chat.postMessage")  # Slack never answers while the bot stops
         port = free_port()
-        with TutorServer(["--http"], http_env(slack, learner_db(tmp_path), port), tmp_path / "s.log") as bot:
-            bot.wait_healthy(port)
-            sender = SlackSender(f"http://127.0.0.1:{port}/slack/events", SECRET, slack=slack)
-            sender.command("/tutor", "review", user_id=USER, channel_id="D0ANY0001")
-            slack.wait_for(lambda: slack.calls_to("conversations.open"), what="the review under way")
-            started = time.monotonic()
-            code = bot.stop(timeout=SHUTDOWN_GRACE_S + 10)
-            took = time.monotonic() - started
-            log = bot.log()
+        try:
+            with TutorServer(["--http"], http_env(slack, learner_db(tmp_path), port),
+                             tmp_path / "s.log") as bot:
+                bot.wait_healthy(port)
+                sender = SlackSender(f"http://127.0.0.1:{port}/slack/events", SECRET, slack=slack)
+                sender.command("/tutor", "review", user_id=USER, channel_id="D0ANY0001")
+                held.wait_held(1)
+                started = time.monotonic()
+                code = bot.stop(timeout=SHUTDOWN_GRACE_S + 10)
+                took = time.monotonic() - started
+                log = bot.log()
+        finally:
+            held.release()
     assert code == 0, log
     assert took < SHUTDOWN_GRACE_S + 5
     assert "gave up waiting for 1 listener task(s)" in log

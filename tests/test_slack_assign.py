@@ -1,21 +1,24 @@
 """`/tutor assign #channel DECK [TIME] [TZ]` and `/tutor unassign`, end to end against the stand-in:
 everyone in the channel enrolled and told once, later joiners enrolled (`member_joined_channel`),
 someone who left the deck never enrolled again, the App Home's participation, and the queued DM a
-restart would leave sent by the minute tick."""
+restart would leave sent by the minute tick, or settled from the DM history when its send had an
+unknown outcome."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from slack_harness import Harness, SimClock, harness_settings, make_harness, sample_deck, text_of
 from slack_standin import SlackStandin
 
 from bot.schedule import tick
+from bot.slack import marks
 from bot.slack.app import executor_of
-from bot.slack.assignments import enroll, member_time
+from bot.slack.assignments import enroll, member_time, notice_message
 from bot.slack.parsing import CommandError, parse_assign
+from bot.slack.review import dm_channel
 
 ADMIN, ALICE, BOB, CAROL, DAVE, ERIN = ("U0ADMIN01", "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0DAVE001",
                                          "U0ERIN001")
@@ -153,6 +156,24 @@ def test_a_queued_dm_left_by_a_restart_is_sent_by_the_tick(h: Harness) -> None:
     report = tick(h.svc, h.client, MONDAY)
     assert report.notices.sent == 1 and len(notices(h, ALICE)) == 1
     assert tick(h.svc, h.client, MONDAY).notices.sent == 0
+
+
+def test_a_dm_whose_send_had_an_unknown_outcome_is_settled_from_slack(h: Harness) -> None:
+    team = h.team  # type: ignore[attr-defined]
+    assignment, _ = h.svc.assignments.add(channel_id=team, channel_name="team", deck="basics", at_time=None,
+                                          tz=None, created_by=ADMIN, now=MONDAY)
+    enroll(h.svc, h.client, assignment, [ALICE, BOB], MONDAY)
+    alice, bob = h.svc.assignments.claim_notices(MONDAY)  # both claimed, then the process died:
+    marked = marks.enrollment_notice(alice.id).on(notice_message(h.svc, alice, assignment))
+    h.client.chat_postMessage(channel=dm_channel(h.svc, h.client, ALICE), **marked.as_kwargs())  # after
+    # alice's DM reached Slack, before bob's was sent
+    early = tick(h.svc, h.client, MONDAY + timedelta(seconds=30)).notices
+    assert (early.recovered, early.sent) == (0, 0)  # too recent: it may be in flight elsewhere
+    report = tick(h.svc, h.client, MONDAY + marks.RECONCILE_AFTER + timedelta(seconds=1)).notices
+    assert (report.recovered, report.sent) == (1, 1)
+    assert len(notices(h, ALICE)) == 1 and len(notices(h, BOB)) == 1
+    assert h.svc.assignments.notice_status(ALICE, "basics") == "sent"
+    assert h.slack.dm_messages(BOB)[-1]["metadata"]["event_payload"] == {"notice_id": bob.id}
 
 
 def test_member_time_converts_between_zones() -> None:

@@ -7,7 +7,8 @@ assignment (leaving is their choice); everyone else joins the deck, and a member
 learner yet gets the assignment's time (converted from its zone to theirs). Each member enrolled is
 told once per deck, in a DM, how to pause, change the time or leave: the notice is a row first
 (storage/slack_assignments.py), then sent by `send_notices`, which the minute tick also runs, so a
-restart in between still tells them, and twice never.
+restart before the send still tells them; the DM carries a mark (bot/slack/marks.py), so a send
+whose outcome is unknown is settled from the DM's history instead of being sent twice.
 
 Each member is isolated: one failure is counted and logged, the others go on.
 """
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.slack import marks
 from bot.slack.admin import SlackUser
 from bot.slack.blocks import Message, esc, reply
 from bot.slack.review import dm_channel
@@ -45,6 +47,8 @@ class EnrollReport:
 class NoticeReport:
     sent: int = 0
     failed: int = 0
+    recovered: int = 0  # found in the DM's history after an unknown outcome
+    pending: int = 0  # outcome still unknown: the next tick tries again
 
 
 def channel_members(client: WebClient, channel_id: str) -> list[str]:
@@ -119,31 +123,74 @@ def notice_message(svc: SlackServices, notice: Notice, assignment: Assignment | 
                  f"• `/tutor review` starts one now")
 
 
+def _send_notice(svc: SlackServices, client: WebClient, notice: Notice, now: datetime,
+                 assignments: dict[int, Assignment]) -> None:
+    """Post the notice (marked) and record it sent. SlackApiError: Slack refused it, it is failed;
+    any other error (a dropped connection) leaves the outcome unknown, for `_settle`."""
+    message = marks.enrollment_notice(notice.id).on(
+        notice_message(svc, notice, assignments.get(notice.assignment_id)))
+    svc.pacer.acquire()
+    try:
+        client.chat_postMessage(channel=dm_channel(svc, client, notice.user_id), **message.as_kwargs())
+    except SlackApiError as exc:
+        svc.assignments.finish_notice(notice, now, error=str(exc.response.get("error")))
+        raise
+    svc.assignments.finish_notice(notice, now)
+
+
+def _settle(svc: SlackServices, client: WebClient, notice: Notice, now: datetime,
+            assignments: dict[int, Assignment]) -> str:
+    """A notice whose send has an unknown outcome: found in the DM -> sent; else sent again, until
+    marks.MAX_ATTEMPTS. Returns what happened: recovered, sent, failed or taken (by another caller)."""
+    if not svc.assignments.retake_notice(notice, now):
+        return "taken"
+    channel = svc.state.dm_channel(notice.user_id)
+    if channel is not None:
+        mark = marks.enrollment_notice(notice.id)
+        if marks.find_marked(client, channel, mark, since=notice.created_at) is not None:
+            svc.assignments.finish_notice(notice, now)
+            return "recovered"
+    if notice.attempts + 1 > marks.MAX_ATTEMPTS:
+        svc.assignments.finish_notice(notice, now, error=f"not sent after {notice.attempts} attempts")
+        return "failed"
+    _send_notice(svc, client, replace(notice, attempts=notice.attempts + 1), now, assignments)
+    return "sent"
+
+
 def send_notices(svc: SlackServices, client: WebClient, now: datetime) -> NoticeReport:
-    """Send every queued enrollment DM (each claimed first, so at most once), paced like the daily
-    DMs. Run after an assignment, after a member joins, and by the minute tick."""
+    """Settle the notices whose send had an unknown outcome, then send every queued one (each claimed
+    first), paced like the daily DMs. Run after an assignment, after a member joins, and by the
+    minute tick. One member's failure stops no one else."""
     report = NoticeReport()
-    notices = svc.assignments.claim_notices()
-    if not notices:
+    stale = svc.assignments.stale_notices(now - marks.RECONCILE_AFTER)
+    fresh = svc.assignments.claim_notices(now)
+    if not stale and not fresh:
         return report
-    by_id = {a.id: a for a in svc.assignments.active()}
-    for notice in notices:
+    assignments = {a.id: a for a in svc.assignments.active()}
+    for notice in stale:
         try:
-            message = notice_message(svc, notice, by_id.get(notice.assignment_id))
-            svc.pacer.acquire()
-            client.chat_postMessage(channel=dm_channel(svc, client, notice.user_id), **message.as_kwargs())
+            outcome = _settle(svc, client, notice, now, assignments)
+        except Exception as exc:  # the history could not be read, or the send failed: next tick
+            log.warning("the enrollment DM to %s is not settled yet: %s", notice.user_id, exc)
+            report.pending += 1
+            continue
+        if outcome == "recovered":
+            report.recovered += 1
+        elif outcome == "sent":
+            report.sent += 1
+        elif outcome == "failed":
+            report.failed += 1
+    for notice in fresh:
+        try:
+            _send_notice(svc, client, notice, now, assignments)
         except SlackApiError as exc:
-            error = str(exc.response.get("error"))
-            log.warning("the enrollment DM to %s failed: %s", notice.user_id, error)
-            svc.assignments.finish_notice(notice, now, error=error)
+            log.warning("the enrollment DM to %s failed: %s", notice.user_id, exc.response.get("error"))
             report.failed += 1
             continue
-        except Exception as exc:
-            log.exception("the enrollment DM to %s failed", notice.user_id)
-            svc.assignments.finish_notice(notice, now, error=f"{type(exc).__name__}: {exc}")
-            report.failed += 1
+        except Exception:  # outcome unknown: settled from the DM's history by a later tick
+            log.exception("the enrollment DM to %s may not have been sent", notice.user_id)
+            report.pending += 1
             continue
-        svc.assignments.finish_notice(notice, now)
         report.sent += 1
     return report
 
