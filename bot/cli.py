@@ -31,7 +31,7 @@ from typing import Any
 
 from bot.config import ConfigError, ServiceError, Settings, load_settings
 from bot.tutor import Tutor, TutorError
-from content.model import Deck, DeckFormatError, Flashcard, MultipleChoice, Prompt, option_letter
+from content.model import Deck, DeckFormatError, Flashcard, MultipleChoice, Prompt, option_letter, plural
 from storage.db import DatabaseOpenError
 
 DB_HELP = "the SQLite database file (default: $TUTOR_DB or tutor.db; its folder must exist)"
@@ -164,13 +164,10 @@ def deck_list(args: argparse.Namespace) -> int:
         print("No decks yet. Import one: tutor deck import PATH (a recap .txt or a YAML deck)")
     else:
         for d in decks:
-            print(f"{d.slug}: {d.title} ({_count(d.cards, 'card')}, {_count(d.learners, 'learner')}, "
+            print(f"{d.slug}: {d.title} ({plural(d.cards, 'card')}, {plural(d.learners, 'learner')}, "
                   f"retention {d.desired_retention:g})")
     return 0
 
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def deck_export(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import ConfigError, ServiceError, Settings, load_settings
+from content.model import plural
 
 
 class Status(StrEnum):
@@ -41,10 +42,6 @@ class Check:
 
     def to_dict(self) -> dict[str, str]:
         return {"check": self.name, "status": self.status.value, "detail": self.detail}
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def check_database(path: str) -> Check:
@@ -69,7 +66,7 @@ def check_database(path: str) -> Check:
             return Check("database", Status.OK, f"{path} has no tutor tables yet; the first start adds them")
         decks = db.conn.execute("SELECT count(*) FROM decks").fetchone()[0]
         learners = db.conn.execute("SELECT count(*) FROM learners").fetchone()[0]
-        contents = f"{_plural(decks, 'deck')}, {_plural(learners, 'learner')}"
+        contents = f"{plural(decks, 'deck')}, {plural(learners, 'learner')}"
         return Check("database", Status.OK, f"{path}: {contents}")
     finally:
         db.conn.close()
@@ -96,8 +93,8 @@ def check_decks(settings: Settings) -> list[Check]:
         warnings = len(issues) - errors
         status = Status.FAIL if errors else Status.WARN if warnings else Status.OK
         found.append(Check(f"deck {deck.slug}", status,
-                           f"{_plural(len(deck.cards), 'card')} stored; {_plural(errors, 'error')}, "
-                           f"{_plural(warnings, 'warning')}"))
+                           f"{plural(len(deck.cards), 'card')} stored; {plural(errors, 'error')}, "
+                           f"{plural(warnings, 'warning')}"))
     return found
 
 
@@ -185,7 +182,7 @@ def run_checks(db_override: str | None) -> list[Check]:
 
         settings = replace(settings, db_path=db_override)
     checks = [Check("settings", Status.OK, f"TUTOR_DB={settings.db_path}, TUTOR_TZ={settings.timezone}, "
-                    f"{_plural(len(settings.admins), 'admin')} in TUTOR_ADMINS")]
+                    f"{plural(len(settings.admins), 'admin')} in TUTOR_ADMINS")]
     steps: list[Callable[[], Check | list[Check]]] = [
         lambda: check_database(settings.db_path), lambda: check_decks(settings),
         lambda: check_slack(settings), check_finetune]
@@ -207,7 +204,7 @@ def doctor(args: argparse.Namespace) -> int:
         for check in checks:
             print(f"{MARKS[check.status]}  {check.name:<{width}}  {check.detail}")
         failed = sum(1 for c in checks if c.status is Status.FAIL)
-        print(f"{_plural(failed, 'problem')} found." if failed else "All checks passed.")
+        print(f"{plural(failed, 'problem')} found." if failed else "All checks passed.")
     return 1 if any(c.status is Status.FAIL for c in checks) else 0
 
 

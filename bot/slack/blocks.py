@@ -24,6 +24,7 @@ from content.model import (
     MultipleChoice,
     option_button_text,
     option_letter,
+    plural,
 )
 
 Block = dict[str, Any]
@@ -167,10 +168,6 @@ def format_when(moment: datetime | None, tz: str, now: datetime) -> str:
 
 def format_percent(share: float | None) -> str:
     return "–" if share is None else f"{share * 100:.0f}%"
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def options_fit_buttons(card: MultipleChoice) -> bool:
