@@ -1,5 +1,6 @@
 """Publish a member's App Home tab (views.publish) from the core's stats and their last tests;
-admins also see decks, schedules, per-question stats and the team's tests."""
+admins also see decks, schedules, assigned decks with their members' participation, per-question
+stats and the team's tests."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ log = logging.getLogger(__name__)
 def admin_panel(svc: SlackServices) -> AdminPanel:
     tutor = svc.ctx.tutor
     decks = tutor.decks()
+    now = svc.now()
+    assignments = [(a, svc.assignments.participation(a, now)) for a in svc.assignments.active()]
     return AdminPanel(decks=decks, schedules=svc.state.schedules(),
                       card_stats={d.slug: tutor.card_stats(d.slug) for d in decks},
+                      assignments=assignments,
                       tests={d.slug: pattern_tests.deck_report(tutor, d.slug) for d in decks})
 
 
