@@ -215,8 +215,8 @@ def test_tutor_review_asks_for_a_written_answer(capsys, monkeypatch, tmp_path):
     path.write_text(dump_yaml_deck(Deck(slug="why", title="Why", cards=(prompt(),))), encoding="utf-8")
     run(capsys, "deck", "import", str(path))
     answer = f"{SAYS[1]}\n{SAYS[2]}\n\n"  # two lines, then the empty line that ends the answer
-    code, out, err = run(capsys, "review", "--user", "ana", "--now", "2025-03-03T08:30:00+00:00",
-                         stdin=answer, monkeypatch=monkeypatch)
+    code, out, err = run(capsys, "review", "--user", "ana", "--deck", "why", "--now",
+                         "2025-03-03T08:30:00+00:00", stdin=answer, monkeypatch=monkeypatch)
     assert code == 0, err
     assert "Write your answer; end it with an empty line." in out
     assert "You got 2/4 concepts." in out and "✓ reuses learned features" in out

@@ -133,10 +133,11 @@ def test_tutor_test_stopped_early_and_as_json(capsys, monkeypatch, tmp_path):
 
     (tmp_path / "small.yaml").write_text(dump_yaml_deck(small), encoding="utf-8")
     run(capsys, "deck", "import", str(tmp_path / "small.yaml"))
-    code, out, _ = run(capsys, "test", "--user", "ana", stdin="1\nq\n", monkeypatch=monkeypatch)
+    code, out, _ = run(capsys, "test", "--user", "ana", "--deck", "small", stdin="1\nq\n",
+                       monkeypatch=monkeypatch)
     assert code == 1 and "has 3 questions, fewer than 10: the test asks all of them." in out
     assert "Stopped after 1 of 3 answers" in out
-    code, out, err = run(capsys, "test", "--user", "ana", "--json", stdin="a\nB\n1\n",
+    code, out, err = run(capsys, "test", "--user", "ana", "--deck", "small", "--json", stdin="a\nB\n1\n",
                          monkeypatch=monkeypatch)
     assert code == 0 and "[1/3] hard" in err
     data = json.loads(out)
