@@ -33,6 +33,8 @@ from content.model import (
 RETENTION_MIN = 0.7
 RETENTION_MAX = 0.99
 MAX_OPTIONS = 26  # one letter each
+MAX_CONCEPTS = 10  # key ideas of one answer; more is a checklist, not an explanation
+CONCEPT_LENGTH = 120  # a concept is a short phrase (shown as one line of the result)
 
 
 class Severity(StrEnum):
@@ -137,8 +139,10 @@ def _card_issues(card: Card) -> Iterator[LintIssue]:
             yield error("empty-text", "flashcard has no back (empty or missing)", line, card)
     elif isinstance(card, MultipleChoice):
         yield from _mcq_issues(card)
-    elif isinstance(card, Prompt) and not card.question.strip():
-        yield error("empty-text", "open prompt has no question (empty or missing)", line, card)
+    elif isinstance(card, Prompt):
+        if not card.question.strip():
+            yield error("empty-text", "open prompt has no question (empty or missing)", line, card)
+        yield from _concept_issues(card)
     for name, text in _text_fields(card):
         if len(text) > SECTION_TEXT_LIMIT:
             yield error("section-length", f"{name} is {len(text):,} characters, over Slack's "
@@ -188,6 +192,29 @@ def _mcq_issues(card: MultipleChoice) -> Iterator[LintIssue]:
         yield error("answer-range", f"answer {named} is outside the options ({span})", line, card)
 
 
+def _concept_issues(card: Prompt) -> Iterator[LintIssue]:
+    line = card.line
+    if len(card.concepts) > MAX_CONCEPTS:
+        yield warning("concepts", f"open prompt has {len(card.concepts)} concepts; an answer is graded well "
+                      f"against a few key ideas (at most {MAX_CONCEPTS})", line, card)
+    first: dict[str, int] = {}
+    for number, concept in enumerate(card.concepts, 1):
+        text = normalize_text(concept.text).casefold()
+        if not text:
+            yield error("empty-text", f"concept {number} is empty", line, card)
+            continue
+        if text in first:
+            yield error("duplicate-concept", f"concept {number} repeats concept {first[text]}", line, card)
+        first.setdefault(text, number)
+        if len(concept.text) > CONCEPT_LENGTH:
+            yield warning("concept-length", f"concept {number} is {len(concept.text)} characters; a concept "
+                          f"is a short phrase (at most {CONCEPT_LENGTH}); put other wordings in `examples`",
+                          line, card)
+        for index, example in enumerate(concept.examples, 1):
+            if not normalize_text(example):
+                yield error("empty-text", f"example {index} of concept {number} is empty", line, card)
+
+
 def _text_fields(card: Card) -> Iterator[tuple[str, str]]:
     """Each text that may fill a Slack section on its own, named for the message."""
     if isinstance(card, Flashcard):
@@ -206,4 +233,6 @@ def _text_fields(card: Card) -> Iterator[tuple[str, str]]:
         if card.guidance:
             yield "guidance", card.guidance
         for number, concept in enumerate(card.concepts, 1):
-            yield f"concept {number}", concept
+            yield f"concept {number}", concept.text
+        if card.model_answer:
+            yield "model answer", card.model_answer

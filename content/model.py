@@ -3,7 +3,8 @@
 Every card has a stable id derived from the text a learner is tested on, so importing the same
 text twice keeps the id (and the review history keyed on it). Editing that text makes a new card;
 the importer retires the old one rather than deleting it. Explanations (solution, hint, common
-mistakes, guidance) are not part of the id: fixing a typo in a hint keeps the learner's history.
+mistakes, guidance, key concepts, model answer) are not part of the id: fixing a typo in a hint
+keeps the learner's history.
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ SECTION_TEXT_LIMIT = 3000
 # The level words recaps use: beginner/intermediate/advanced on flashcards, easy/medium/hard on
 # practice questions. Other words are allowed but lint warns (typo protection).
 LEVELS = ("beginner", "intermediate", "advanced", "easy", "medium", "hard")
+
+
+class PromptMode(StrEnum):
+    """What a deck does with its open prompts (the deck setting `prompts:`). GRADED: a prompt with key
+    concepts is graded against them and scheduled by FSRS like any card (one without concepts stays
+    reflection). REFLECTION: every prompt is reflection only: an answer is still checked against the
+    concepts for feedback, but nothing is recorded and prompts are never due."""
+
+    GRADED = "graded"
+    REFLECTION = "reflection"
 
 
 class DeckFormatError(ValueError):
@@ -131,16 +142,45 @@ class MultipleChoice:
 
 
 @dataclass(frozen=True)
+class KeyConcept:
+    """One idea an answer to an open prompt should contain: a short phrase (`text`, what the learner
+    is shown when they miss it) and optional other wordings of it (`examples`) that help the grader
+    recognise it however it is said."""
+
+    text: str
+    examples: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"concept": self.text, "examples": list(self.examples)}
+
+    @classmethod
+    def from_dict(cls, data: str | dict[str, Any]) -> KeyConcept:
+        """A plain phrase, or {"concept": phrase, "examples": [wordings…]} (what to_dict writes)."""
+        if isinstance(data, str):
+            return cls(data)
+        return cls(text=data["concept"], examples=tuple(data.get("examples") or ()))
+
+
+@dataclass(frozen=True)
 class Prompt:
-    """An open question for reflection; not scheduled by default."""
+    """An open question answered in the learner's own words. With key `concepts` (in order) it is
+    graded against them and, unless its deck says prompts are reflection only, scheduled by FSRS;
+    without, it is reflection only. `model_answer` is shown after an answer (if absent, the
+    guidance and the concepts are)."""
 
     question: str
     guidance: str | None = None
-    concepts: tuple[str, ...] = ()
+    concepts: tuple[KeyConcept, ...] = ()
     level: str | None = None
+    model_answer: str | None = None
     line: int | None = field(default=None, compare=False)
 
     kind = CardKind.PROMPT
+
+    def __post_init__(self) -> None:
+        # The plain-phrase form (`concepts=("a", "b")`) is accepted and stored as KeyConcepts.
+        object.__setattr__(self, "concepts", tuple(c if isinstance(c, KeyConcept) else KeyConcept(c)
+                                                   for c in self.concepts))
 
     @property
     def id(self) -> str:
@@ -152,7 +192,8 @@ class Prompt:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind.value, "question": self.question,
-                "guidance": self.guidance, "concepts": list(self.concepts), "level": self.level}
+                "guidance": self.guidance, "concepts": [c.to_dict() for c in self.concepts],
+                "model_answer": self.model_answer, "level": self.level}
 
 
 Card = Flashcard | MultipleChoice | Prompt
@@ -169,7 +210,8 @@ def card_from_dict(data: dict[str, Any]) -> Card:
             solution=tuple(data.get("solution") or ()), hint=data.get("hint"),
             mistakes=tuple(data.get("mistakes") or ()), level=data.get("level"))
     return Prompt(question=data["question"], guidance=data.get("guidance"),
-                  concepts=tuple(data.get("concepts") or ()), level=data.get("level"))
+                  concepts=tuple(KeyConcept.from_dict(c) for c in data.get("concepts") or ()),
+                  level=data.get("level"), model_answer=data.get("model_answer"))
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -189,22 +231,36 @@ class Deck:
     cards: tuple[Card, ...]
     desired_retention: float = 0.9
     description: str | None = None
+    prompts: PromptMode = PromptMode.GRADED
 
     def card(self, card_id: str) -> Card | None:
         return next((c for c in self.cards if c.id == card_id), None)
 
+    def is_graded(self, card: Card) -> bool:
+        """Whether answering this open prompt is graded by its concepts and recorded as a review:
+        it has concepts and the deck does not say prompts are reflection only."""
+        return (isinstance(card, Prompt) and bool(card.concepts)
+                and self.prompts is PromptMode.GRADED)
+
+    def is_scheduled(self, card: Card) -> bool:
+        """Whether the card takes part in spaced repetition: every flashcard and multiple-choice
+        question, and the open prompts that are graded."""
+        return card.kind is not CardKind.PROMPT or self.is_graded(card)
+
     @property
     def scheduled_cards(self) -> tuple[Card, ...]:
-        """Cards that take part in spaced repetition (open prompts are reflection only)."""
-        return tuple(c for c in self.cards if c.kind is not CardKind.PROMPT)
+        """Cards that take part in spaced repetition (see `is_scheduled`)."""
+        return tuple(c for c in self.cards if self.is_scheduled(c))
 
     def to_dict(self) -> dict[str, Any]:
         return {"slug": self.slug, "title": self.title, "desired_retention": self.desired_retention,
-                "description": self.description, "cards": [c.to_dict() for c in self.cards]}
+                "description": self.description, "prompts": self.prompts.value,
+                "cards": [c.to_dict() for c in self.cards]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deck:
         return cls(slug=data["slug"], title=data["title"],
                    cards=tuple(card_from_dict(c) for c in data["cards"]),
                    desired_retention=float(data.get("desired_retention", 0.9)),
-                   description=data.get("description"))
+                   description=data.get("description"),
+                   prompts=PromptMode(data.get("prompts") or PromptMode.GRADED))

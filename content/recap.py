@@ -25,6 +25,7 @@ from content.model import (
     Deck,
     DeckFormatError,
     Flashcard,
+    KeyConcept,
     MultipleChoice,
     Prompt,
     option_letter,
@@ -173,8 +174,8 @@ def _review_block(block: list[_Line], marker: _Line | None, kind: str, issues: l
     if kind == "flashcard":
         cards.append(Flashcard(front=head.text, back=rest, level=level, line=head.number))
     else:
-        concepts = [c.strip() for ln in concept_lines for c in re.split(r"[;,]", _concepts_text(ln))
-                    if c.strip()]
+        concepts = [KeyConcept(c.strip()) for ln in concept_lines
+                    for c in re.split(r"[;,]", _concepts_text(ln)) if c.strip()]
         cards.append(Prompt(question=head.text, guidance=rest or None, concepts=tuple(concepts), level=level,
                             line=head.number))
     return cards

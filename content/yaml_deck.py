@@ -4,6 +4,7 @@
     title: Overfitting and regularization
     description: optional text
     desired_retention: 0.9             # optional, 0.7-0.99
+    prompts: graded                    # optional: graded (default) | reflection
     cards:
       - type: flashcard                # flashcard | mcq | prompt
         level: beginner
@@ -19,7 +20,14 @@
       - type: prompt
         question: How would you tell a model is overfitting?
         guidance: Think about training and validation curves.
-        concepts: [validation curve]
+        concepts:                      # key ideas of an answer, in order: a phrase, or a mapping
+          - validation loss rises while training loss falls
+          - concept: regularization
+            examples: [dropout, weight decay]   # other wordings that help grading
+        model_answer: optional text shown after an answer
+
+A prompt with concepts is graded against them and scheduled like any card, unless the deck says
+`prompts: reflection`; a prompt without concepts is reflection only.
 
 The file is read from the YAML node tree rather than through PyYAML's constructor, for two reasons:
 each card keeps its line (lint reports it), and every value is read as the text it is written as,
@@ -42,19 +50,22 @@ from content.model import (
     Deck,
     DeckFormatError,
     Flashcard,
+    KeyConcept,
     MultipleChoice,
     Prompt,
+    PromptMode,
     normalize_text,
     option_letter,
     slugify,
 )
 
-TOP_KEYS = ("deck", "title", "description", "desired_retention", "cards")
+TOP_KEYS = ("deck", "title", "description", "desired_retention", "prompts", "cards")
 CARD_KEYS: dict[CardKind, tuple[str, ...]] = {
     CardKind.FLASHCARD: ("type", "level", "front", "back"),
     CardKind.MCQ: ("type", "level", "question", "options", "answer", "solution", "hint", "mistakes"),
-    CardKind.PROMPT: ("type", "level", "question", "guidance", "concepts"),
+    CardKind.PROMPT: ("type", "level", "question", "guidance", "concepts", "model_answer"),
 }
+CONCEPT_KEYS = ("concept", "examples")
 DEFAULT_RETENTION = 0.9
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _LETTER_ANSWER = re.compile(r"^(?:option\s+)?(?P<letter>[A-Za-z])[.)]?$", re.IGNORECASE)
@@ -187,6 +198,7 @@ def load_yaml_deck(text: str, *, default_slug: str) -> tuple[Deck, list[LintIssu
             if issue:
                 reader.note(issue.severity, issue.code, issue.message, where)
     description = reader.text(top, "description")
+    prompts = _prompt_mode(reader, top)
     reader.flush(None)
 
     if "cards" not in top:
@@ -205,8 +217,52 @@ def load_yaml_deck(text: str, *, default_slug: str) -> tuple[Deck, list[LintIssu
         if card is not None:
             cards.append(card)
     deck = Deck(slug=slug, title=title or slug, cards=tuple(cards), desired_retention=retention,
-                description=description)
+                description=description, prompts=prompts)
     return deck, sort_issues(reader.issues)
+
+
+def _prompt_mode(reader: _Reader, top: dict[str, _Field]) -> PromptMode:
+    raw = reader.text(top, "prompts")
+    if raw is None:
+        return PromptMode.GRADED
+    try:
+        return PromptMode(raw.casefold())
+    except ValueError:
+        modes = " or ".join(m.value for m in PromptMode)
+        reader.note(Severity.ERROR, "bad-value", f"prompts {raw!r} is not a setting: write {modes} "
+                    "(graded: prompts with concepts are graded and scheduled; reflection: never)",
+                    _line(top["prompts"][1]))
+        return PromptMode.GRADED
+
+
+def _concepts(reader: _Reader, fields: dict[str, _Field]) -> tuple[KeyConcept, ...]:
+    """`concepts:` as a list whose items are a phrase or a mapping {concept: phrase, examples: [...]};
+    a single phrase is one concept."""
+    if "concepts" not in fields:
+        return ()
+    node = fields["concepts"][1]
+    if not isinstance(node, SequenceNode):
+        return tuple(KeyConcept(t) for t in reader.texts(fields, "concepts", single_ok=True))
+    found = []
+    for item in node.value:
+        if isinstance(item, ScalarNode):
+            found.append(KeyConcept(reader.scalar(item) or ""))
+            continue
+        if not isinstance(item, MappingNode):
+            reader.note(Severity.ERROR, "bad-value", "each concept is a phrase or a mapping with `concept` "
+                        "and `examples`, not a list", _line(item))
+            continue
+        parts = reader.mapping(item)
+        for key, (key_node, _) in parts.items():
+            if key not in CONCEPT_KEYS:
+                reader.note(Severity.WARNING, "unknown-key", _unknown_key(key, CONCEPT_KEYS, "a concept"),
+                            _line(key_node))
+        text = reader.text(parts, "concept")
+        if text is None:
+            reader.note(Severity.ERROR, "empty-text", "a concept mapping needs `concept: <short phrase>` "
+                        "(a phrase with ': ' in it must be quoted)", _line(item))
+        found.append(KeyConcept(text or "", reader.texts(parts, "examples", single_ok=True)))
+    return tuple(found)
 
 
 def _compose(text: str) -> MappingNode:
@@ -252,8 +308,8 @@ def _card(reader: _Reader, node: Node) -> Card | None:
                          level=level, line=line)
     if kind is CardKind.PROMPT:
         return Prompt(question=reader.text(fields, "question") or "",
-                      guidance=reader.text(fields, "guidance"),
-                      concepts=reader.texts(fields, "concepts", single_ok=True), level=level, line=line)
+                      guidance=reader.text(fields, "guidance"), concepts=_concepts(reader, fields),
+                      level=level, model_answer=reader.text(fields, "model_answer"), line=line)
     options = reader.texts(fields, "options", single_ok=False)
     return MultipleChoice(
         question=reader.text(fields, "question") or "", options=options,
@@ -331,7 +387,10 @@ def card_to_yaml_dict(card: Card) -> dict[str, Any]:
         out.update(question=card.question, options=list(card.options), answer=answer,
                    solution=list(card.solution), hint=card.hint, mistakes=list(card.mistakes))
     else:
-        out.update(question=card.question, guidance=card.guidance, concepts=list(card.concepts))
+        concepts = [c.text if not c.examples else {"concept": c.text, "examples": list(c.examples)}
+                    for c in card.concepts]
+        out.update(question=card.question, guidance=card.guidance, concepts=concepts,
+                   model_answer=card.model_answer)
     return {k: v for k, v in out.items() if v is not None and v != []}
 
 
@@ -341,6 +400,8 @@ def dump_yaml_deck(deck: Deck) -> str:
     if deck.description is not None:
         data["description"] = deck.description
     data["desired_retention"] = deck.desired_retention
+    if deck.prompts is not PromptMode.GRADED:  # the default is not written, as before the setting
+        data["prompts"] = deck.prompts.value
     data["cards"] = [card_to_yaml_dict(c) for c in deck.cards]
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
                      width=1_000_000)

@@ -22,6 +22,7 @@ from content.model import (
     Card,
     Flashcard,
     MultipleChoice,
+    Prompt,
     option_button_text,
     option_letter,
     plural,
@@ -34,6 +35,7 @@ SHOW_ANSWER = "review_show"
 GRADE_PREFIX = "review_grade_"  # + Rating value
 CHOICE_PREFIX = "review_choice_"  # + option index
 NEXT = "review_next"
+WRITE_ANSWER = "review_write"  # opens the modal for an answer to an open prompt (blocks_explain)
 
 GRADE_LABELS = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good", Rating.EASY: "Easy"}
 
@@ -218,7 +220,8 @@ def _progress(remaining: int, is_new: bool) -> str:
 
 def card_message(ref: CardRef, card: Card, *, is_new: bool, remaining: int,
                  note: str | None = None) -> Message:
-    """A card to answer: a flashcard's front with "Show answer", or a question with its options."""
+    """A card to answer: a flashcard's front with "Show answer", a question with its options, or an
+    open prompt with "Write your answer" (a modal: blocks_explain)."""
     blocks: list[Block] = [context(_progress(remaining, is_new))]
     if note:
         blocks.append(context(note))
@@ -231,7 +234,12 @@ def card_message(ref: CardRef, card: Card, *, is_new: bool, remaining: int,
                    for i in range(len(card.options))]
         blocks += mcq_question_blocks(card, buttons)
         return Message(f"Review: {clip(card.question, 150)}", blocks)
-    return Message(f"Reflect: {card.question}", blocks + [section(esc(card.question))])
+    assert isinstance(card, Prompt)  # only graded prompts are due
+    blocks.append(section(f"*{esc(card.question)}*"))
+    if card.guidance:
+        blocks.append(context(esc(card.guidance)))
+    blocks.append(actions(button("Write your answer", WRITE_ANSWER, ref.value(), style="primary")))
+    return Message(f"Explain in your own words: {clip(card.question, 150)}", blocks)
 
 
 def flashcard_answer_message(ref: CardRef, card: Flashcard, intervals: dict[Rating, timedelta], *,
@@ -318,6 +326,7 @@ MEMBER_HELP = [
     ("/tutor time 08:30", "when your daily DM comes, in your Slack time zone"),
     ("/tutor pause", "pause the daily DM; `/tutor resume` to restart"),
     ("/tutor review", "review now"),
+    ("/tutor test [DECK]", "test this pattern: 10 questions from easy to hard, the score at the end"),
     ("/tutor stats", "your streak, what is due and how much you retain"),
     ("/tutor decks", "the decks you can join"),
 ]
@@ -339,7 +348,7 @@ def help_message(*, is_admin: bool) -> Message:
     if is_admin:
         admin_lines = "\n".join(f"`{cmd}` {what}" for cmd, what in ADMIN_HELP)
         blocks.append(section(f"*Admin*\n{admin_lines}"))
-    return Message("Tutor commands: /tutor join, leave, time, pause, resume, review, stats", blocks)
+    return Message("Tutor commands: /tutor join, leave, time, pause, resume, review, test, stats", blocks)
 
 
 def decks_message(decks: list[DeckSummary]) -> Message:

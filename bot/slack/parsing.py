@@ -27,6 +27,7 @@ class Verb(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     REVIEW = "review"
+    TEST = "test"
     STATS = "stats"
     DECKS = "decks"
     SCHEDULE = "schedule"
