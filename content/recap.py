@@ -117,9 +117,9 @@ def parse_recap(text: str, *, slug: str) -> tuple[Deck, list[LintIssue]]:
     lines = [_Line(n, raw.expandtabs(4).rstrip(), raw.strip()) for n, raw in enumerate(text.splitlines(), 1)]
     issues: list[LintIssue] = []
 
-    found = next(((i, title) for i, ln in enumerate(lines) if (title := _title(ln.text))), None)
-    if found is not None:
-        title, start = found[1], found[0] + 1
+    titled = next(((i, name) for i, ln in enumerate(lines) if (name := _title(ln.text))), None)
+    if titled is not None:
+        title, start = titled[1], titled[0] + 1
     else:
         title = slug.replace("-", " ").capitalize()
         issues.append(warning("title", f"no '… - Quick Recap' title line; the deck is titled {title!r}",
