@@ -8,13 +8,14 @@ Question-of-the-day messages are in `blocks_channel.py`, the App Home in `blocks
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.slack.escape import esc
+from bot.slack.escape import defuse_blocks, esc, unesc
 from bot.tutor import DeckSummary, Learner, LearnerStats, Rating, ReviewResult
 from content.model import (
     BUTTON_TEXT_LIMIT,
@@ -39,13 +40,16 @@ GRADE_LABELS = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good",
 
 @dataclass(frozen=True)
 class Message:
-    """A Slack message: the fallback text and the blocks."""
+    """A Slack message. `text` is the notification fallback as *plain* text (deck and user text as
+    they are: it is escaped on the way out); `blocks` hold mrkdwn built from `esc`'d parts. What is
+    sent (`as_kwargs`) has the fallback escaped and every mrkdwn text defused (bot.slack.escape), so
+    no text can ping, mention or disguise a link even where a builder forgot `esc`."""
 
     text: str
     blocks: list[Block] = field(default_factory=list)
 
     def as_kwargs(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": self.blocks}
+        return {"text": esc(self.text), "blocks": defuse_blocks(self.blocks)}
 
 
 # ---- primitives ------------------------------------------------------------------------------
@@ -229,7 +233,7 @@ def card_message(ref: CardRef, card: Card, *, is_new: bool, remaining: int,
                    for i in range(len(card.options))]
         blocks += mcq_question_blocks(card, buttons)
         return Message(f"Review: {clip(card.question, 150)}", blocks)
-    return Message(f"Reflect: {card.question}", blocks + [section(esc(card.question))])
+    return Message(f"Reflect: {clip(card.question, 150)}", blocks + [section(esc(card.question))])
 
 
 def flashcard_answer_message(ref: CardRef, card: Flashcard, intervals: dict[Rating, timedelta], *,
@@ -305,9 +309,19 @@ def summary_message(summary: SessionSummary, now: datetime, *, note: str | None 
 
 # ---- replies to /tutor -----------------------------------------------------------------------
 
+_CHANNEL_LINK = re.compile(r"<#[CG][A-Z0-9]++(?:\|(?P<name>[^<>|]*+))?>")
+
+
+def plain_text(mrkdwn: str) -> str:
+    """What a reader sees of bot-built mrkdwn, as plain text: no `*` or backticks, channel links as
+    `#name`, escaped characters decoded (a Message escapes its fallback again)."""
+    text = _CHANNEL_LINK.sub(lambda m: f"#{m['name'] or 'channel'}", mrkdwn.replace("*", "").replace("`", ""))
+    return unesc(text)
+
+
 def reply(text: str) -> Message:
-    """A one-section reply (mrkdwn `text` used as is)."""
-    return Message(text.replace("*", "").replace("`", ""), [section(text)])
+    """A one-section reply: `text` is mrkdwn built from escaped parts; the fallback is its plain text."""
+    return Message(plain_text(text), [section(text)])
 
 
 MEMBER_HELP = [

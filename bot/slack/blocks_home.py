@@ -22,6 +22,7 @@ from bot.slack.blocks import (
     plural,
     section,
 )
+from bot.slack.escape import defuse_blocks
 from bot.slack.parsing import format_days
 from bot.tutor import CardStats, DeckSummary, Learner, LearnerStats
 from storage.slack_state import ChannelSchedule
@@ -129,4 +130,4 @@ def home_view(learner: Learner | None, stats: LearnerStats | None, now: datetime
     blocks = member_blocks(learner, stats, now)
     if admin is not None:
         blocks += admin_blocks(admin)
-    return {"type": "home", "blocks": blocks[:100]}
+    return {"type": "home", "blocks": defuse_blocks(blocks[:100])}

@@ -20,6 +20,7 @@ from bot.slack.blocks import (
     SessionSummary,
     card_message,
     decode_value,
+    esc,
     flashcard_answer_message,
     grade_note,
     mcq_result_message,
@@ -178,7 +179,7 @@ def on_grade(svc: SlackServices, client: WebClient, click: Click) -> None:
         result = svc.ctx.tutor.grade(click.user_id, ref.deck, ref.card_id, Rating(int(data["r"])),
                                      seq=ref.seq, now=now, source=SOURCE)
     except TutorError as exc:  # a stale button (the card was reviewed elsewhere, or removed)
-        note = f"{exc}."
+        note = f"{esc(str(exc))}."
     else:
         _record(svc, ref, result, now)
         note = grade_note(result)
@@ -205,7 +206,7 @@ def on_choice(svc: SlackServices, client: WebClient, click: Click) -> None:
         result = svc.ctx.tutor.answer_choice(click.user_id, ref.deck, ref.card_id, int(data["o"]),
                                              seq=ref.seq, now=now, source=SOURCE)
     except TutorError as exc:  # a stale button: show what is next instead
-        message, finished = render_next(svc, ref.session_id, click.user_id, now, note=f"{exc}.")
+        message, finished = render_next(svc, ref.session_id, click.user_id, now, note=f"{esc(str(exc))}.")
         _update(client, click, message)
         return
     _record(svc, ref, result, now)
