@@ -24,14 +24,15 @@ from content.model import Deck, Flashcard, MultipleChoice
 ALICE, ADA = "U0ALICE01", "U0ADA0001"
 MONDAY = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)  # 08:00 in Berlin
 MARKUP = "<!channel> <!here> <!everyone> <@U0ALICE01> <#C0GENERAL1> <!subteam^S0TEAM> <https://evil.example|docs>"
-CHANNEL_LINK = re.compile(r"<#[CG][A-Z0-9]+(?:\|[^<>|]*)?>")  # the only markup the bot writes itself
+CHANNEL_LINK = re.compile(r"<#[CDG][A-Z0-9]+(?:\|[^<>|]*)?>")  # the only markup the bot writes itself
 
 
 def hostile_deck() -> Deck:
     return Deck(slug="hostile", title=f"Deck {MARKUP}", cards=(
         Flashcard(front=f"Front {MARKUP}", back=f"Back {MARKUP}"),
         MultipleChoice(question=f"Question {MARKUP}", options=(f"Right {MARKUP}", "b & c", "d"), answer=0,
-                       solution=(f"Step {MARKUP}", "two"), hint=f"Hint {MARKUP}", mistakes=(f"Oops {MARKUP}",)),
+                       solution=(f"Step {MARKUP}", "two"), hint=f"Hint {MARKUP}",
+                       mistakes=(f"Oops {MARKUP}",)),
         MultipleChoice(question="Short options <@U0ADA0001>?", options=("<!here>", "<x>"), answer=1),
     ))
 

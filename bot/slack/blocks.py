@@ -309,7 +309,7 @@ def summary_message(summary: SessionSummary, now: datetime, *, note: str | None 
 
 # ---- replies to /tutor -----------------------------------------------------------------------
 
-_CHANNEL_LINK = re.compile(r"<#[CG][A-Z0-9]++(?:\|(?P<name>[^<>|]*+))?>")
+_CHANNEL_LINK = re.compile(r"<#[CDG][A-Z0-9]++(?:\|(?P<name>[^<>|]*+))?>")
 
 
 def plain_text(mrkdwn: str) -> str:

@@ -17,8 +17,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# A `<` that does not open a channel link the bot wrote (`<#C0123>`, `<#C0123|general>`).
-_STRAY_MARKUP = re.compile(r"<(?!#[CG][A-Z0-9]++(?:\|[^<>|]*+)?>)")
+# A `<` that does not open a channel link the bot wrote (`<#C0123>`, `<#C0123|general>`, a DM's `<#D…>`).
+_STRAY_MARKUP = re.compile(r"<(?!#[CDG][A-Z0-9]++(?:\|[^<>|]*+)?>)")
 
 
 def esc(text: str) -> str:

@@ -3,7 +3,9 @@ production WSGI server, at /slack/events. The scheduler starts here, once per de
 is one process with threads, so `web: tutor serve --http` in a Procfile runs one scheduler.
 
 `start_http` serves the same WSGI app on a port (0: a free one) in a thread; the end-to-end tests
-use it, so they go through the very server and routes production uses.
+use it, so they go through the very server and routes production uses. Both refuse a body over
+http_guard.MAX_BODY_BYTES in waitress itself, and put http_guard.RequestGuard (size, signature,
+parse, workspace and replay checks) in front of Bolt.
 """
 
 from __future__ import annotations
@@ -23,22 +25,31 @@ from bot.config import ConfigError, Settings
 from bot.slack.app import build_app, services_of
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
+from bot.slack.http_guard import MAX_BODY_BYTES, RequestGuard
 from bot.slack.services import SlackServices
 from bot.tutor import Tutor
 from storage.db import open_db
+from storage.seen_requests import SeenRequests
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 DEFAULT_PORT = 3000
 HTTP_THREADS = 16  # Bolt acks on the request thread and works on its own pool
+# waitress refuses a body of max_request_body_size bytes or more: one over the guard's limit.
+WAITRESS_BODY_LIMIT = MAX_BODY_BYTES + 1
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def make_wsgi_app(app: App) -> WsgiApp:
-    """Slack's requests at POST /slack/events; GET /healthz answers "ok" for load balancers."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """Slack's requests at POST /slack/events, behind the RequestGuard; GET /healthz answers "ok" for
+    load balancers. Asks Slack (auth.test) which workspace this bot is installed in."""
+    svc = services_of(app)
+    team_id = str(app.client.auth_test()["team_id"])
+    slack = RequestGuard(SlackRequestHandler(app, path=EVENTS_PATH),
+                         signing_secret=svc.ctx.settings.slack_signing_secret or "", team_id=team_id,
+                         seen=SeenRequests(svc.ctx.db))
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
@@ -75,7 +86,8 @@ class HttpServer:
         from waitress.server import create_server
 
         server: Any = create_server(wsgi, host=host, port=port, threads=threads, connection_limit=1000,
-                                    backlog=1024, clear_untrusted_proxy_headers=True)
+                                    backlog=1024, clear_untrusted_proxy_headers=True,
+                                    max_request_body_size=WAITRESS_BODY_LIMIT)
         self._server = server
         self.host, self.port = host, int(server.effective_port)
         self._thread = threading.Thread(target=self._server.run, name="tutor-http", daemon=True)
@@ -137,7 +149,7 @@ def serve(settings: Settings, *, http: bool, port: int | None = None) -> None:
             listen = http_port(port)
             log.info("serving Slack requests on http://0.0.0.0:%d%s", listen, EVENTS_PATH)
             waitress_serve(make_wsgi_app(runtime.app), host="0.0.0.0", port=listen, threads=HTTP_THREADS,
-                           clear_untrusted_proxy_headers=True)
+                           clear_untrusted_proxy_headers=True, max_request_body_size=WAITRESS_BODY_LIMIT)
         else:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
