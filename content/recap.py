@@ -38,7 +38,7 @@ from content.model import normalize_text as _norm
 _HEADER_CHROME = re.compile(
     r"^(?:Choose your learning style.*|Start learning this pattern.*|Jump into concepts.*|or|Recommended"
     r"|Test this pattern.*|Recall & Review)$", re.IGNORECASE)
-_ANNOUNCED = re.compile(r"^Test this pattern\s*+(?P<count>\d++)\s++questions?\b", re.IGNORECASE)
+_ANNOUNCED = re.compile(r"^Test this pattern\s*+(?P<count>[0-9]{1,6}+)\s++questions?\b", re.IGNORECASE)
 _REVEAL = re.compile(r"^Click to reveal answer$", re.IGNORECASE)
 _CONCEPT_SCORE = re.compile(r"^You got\s*+\d*+\s*+/\s*+\d*+\s*+concepts?\.?$", re.IGNORECASE)
 _PRACTICE = re.compile(r"^Practice$", re.IGNORECASE)

@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.numbers import id_value
 from bot.slack.escape import defuse_blocks, esc, unesc
 from bot.tutor import DeckSummary, Learner, LearnerStats, Rating, ReviewResult
 from content.model import (
@@ -127,7 +128,7 @@ class CardRef:
     def from_value(cls, value: str | None) -> tuple[CardRef, dict[str, Any]]:
         data = decode_value(value)
         try:
-            ref = cls(int(data["s"]), str(data["d"]), str(data["c"]), int(data["q"]))
+            ref = cls(id_value(data["s"]), str(data["d"]), str(data["c"]), id_value(data["q"]))
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"not a review button value: {value!r}") from None
         return ref, data

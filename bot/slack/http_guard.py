@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.numbers import whole_number
 from storage.seen_requests import SeenRequests
 
 log = logging.getLogger(__name__)
@@ -176,9 +177,10 @@ class RequestGuard:
         if declared:
             if not (declared.isascii() and declared.isdigit()):
                 raise Refused("400 Bad Request", "malformed Content-Length")
-            if int(declared) > MAX_BODY_BYTES:
+            length = whole_number(declared, high=MAX_BODY_BYTES)
+            if length is None:
                 raise Refused("413 Request Entity Too Large", f"the body is over {MAX_BODY_BYTES} bytes")
-            return bytes(stream.read(int(declared)))
+            return bytes(stream.read(length))
         if "chunked" not in (environ.get("HTTP_TRANSFER_ENCODING") or "").lower():
             return b""  # no Content-Length and not chunked: HTTP says there is no body
         body = bytes(stream.read(MAX_BODY_BYTES + 1))

@@ -12,6 +12,7 @@ from datetime import time
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.numbers import whole_number
 from storage.slack_state import WEEKDAYS
 
 
@@ -217,6 +218,7 @@ def parse_schedule(args: tuple[str, ...], *, default_tz: str) -> ScheduleRequest
 
 
 def parse_schedule_id(args: tuple[str, ...]) -> int:
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    schedule_id = whole_number(args[0].removeprefix("#"), low=1) if len(args) == 1 else None
+    if schedule_id is None:
         raise CommandError("Usage: `/tutor unschedule ID` (the number `/tutor schedules` shows).")
-    return int(args[0].lstrip("#"))
+    return schedule_id

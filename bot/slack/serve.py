@@ -22,6 +22,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bot.config import ConfigError, Settings
+from bot.numbers import whole_number
 from bot.slack.app import build_app, services_of
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
@@ -128,9 +129,10 @@ def http_port(port: int | None) -> int:
     raw = os.environ.get("PORT", "").strip()
     if not raw:
         return DEFAULT_PORT
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    port = whole_number(raw, low=1, high=65535)
+    if port is None:
         raise ConfigError(f"PORT={raw!r} must be a TCP port number")
-    return int(raw)
+    return port
 
 
 def serve(settings: Settings, *, http: bool, port: int | None = None) -> None:
