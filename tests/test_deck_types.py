@@ -27,7 +27,8 @@ from content.model import CARD_FIELDS, CardKind, DeckFormatError, card_from_dict
 from content.nodes import MAX_DECK_NESTING, compose_json
 
 NOW = "2025-03-03T09:00:00+00:00"
-BASE: dict[str, Any] = {"slug": "fuzz", "title": "Fuzz", "desired_retention": 0.9, "description": None, "cards": [
+BASE: dict[str, Any] = {"slug": "fuzz", "title": "Fuzz", "desired_retention": 0.9, "description": None,
+                        "cards": [
     {"kind": "flashcard", "front": "Front?", "back": "Back.", "level": None},
     {"kind": "mcq", "question": "Which?", "options": ["one", "two", "three"], "answer": 1,
      "solution": ["because"], "hint": "think", "mistakes": ["guessing"], "level": "easy"},
@@ -152,7 +153,7 @@ def test_json_nodes_keep_lines_and_types() -> None:
 def generated_decks(count: int, seed: int) -> Iterator[tuple[str, str]]:
     """(file name, text): the base deck with one or two values replaced or removed, as JSON or YAML."""
     chooser = random.Random(seed)
-    paths: list[tuple[Any, ...]] = [("slug",), ("title",), ("description",), ("desired_retention",), ("cards",)]
+    paths: list[tuple[Any, ...]] = [(key,) for key in BASE]
     for index, card in enumerate(BASE["cards"]):
         paths.append(("cards", index))
         paths += [("cards", index, key) for key in card]

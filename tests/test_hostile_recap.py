@@ -1,19 +1,28 @@
 """Hostile text against the recap parser, lint and every pattern that reads user text: the work
 must grow linearly with the input. A backtracking pattern took 21 s on one line of 40,000 spaces
 (and held the GIL: the bot's acks timed out meanwhile); `bench/hostile_inputs.py` prints the
-figures, these tests use bounds no quadratic parser can meet."""
+figures, these tests use bounds no quadratic parser can meet. `/tutor import` parses in a child
+process with a time limit, so no file can starve the acks of other members."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 from hostile_data import hostile_recap
+from slack_harness import Harness, SimClock, harness_settings, make_harness, text_of
+from slack_standin import SlackStandin
 
 import bot.config
 import bot.learning_day
+import bot.slack.importing as importing
 import bot.slack.parsing
 import content.lint
 import content.model
@@ -25,6 +34,7 @@ from content.recap import parse_recap
 # bot/finetune/ has its own patterns; its owner checks them (see the report of issue 8).
 MODULES: tuple[ModuleType, ...] = (content.recap, content.model, content.yaml_deck, content.lint,
                                    bot.slack.parsing, bot.learning_day, bot.config)
+ROOT = Path(__file__).resolve().parent.parent
 RUN = 20_000  # the old title pattern needed seconds for a run of this length; a linear one, microseconds
 
 
@@ -103,3 +113,63 @@ line continued
     assert "Quick Check says A but Final Answer says B" in issues[0].message
     assert parse_recap("A - Quick Recap\nPractice\n1. Q?\nA. x\nB. y\nSolution\n1. Final Answer:\n"
                        "y -> B\n", slug="t")[0].cards[0].answer is None  # "Option" is required
+
+
+# ---- /tutor import: parsing runs in a child process with a time limit -----------------------------
+
+ADA, BOB = "U0ADA0001", "U0BOB0001"
+
+
+@pytest.fixture
+def h(tmp_path) -> Iterator[Harness]:
+    with SlackStandin() as slack:
+        slack.add_user(ADA, name="ada", is_admin=True)
+        slack.add_user(BOB, name="bob")
+        harness = make_harness(slack, harness_settings(slack, tmp_path / "tutor.db"),
+                               SimClock(datetime(2025, 3, 3, 9, tzinfo=UTC)))
+        yield harness
+        harness.close()
+
+
+def share(h: Harness, content: bytes, name: str) -> str:
+    channel = h.slack.open_dm(ADA)
+    file = h.slack.add_file(content, name=name, mimetype="text/plain", user=ADA)
+    h.slack.post_file_message(channel, ADA, [file], text="the deck")
+    return channel
+
+
+def test_importing_a_hostile_recap_starves_no_ack(h: Harness) -> None:
+    dm = share(h, hostile_recap(900_000).encode(), "hostile.txt")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        started = pool.submit(h.sender.command, "/tutor", "import", user_id=ADA, channel_id=dm)
+        others = [pool.submit(h.sender.command, "/tutor", "help", user_id=BOB, channel_id="D0BOB0001")
+                  for _ in range(20)]
+        replies = [started.result(), *(future.result() for future in others)]
+    assert all(r.status == 200 and r.acked_in_time for r in replies), [r.elapsed_s for r in replies]
+    ada = h.slack.wait_for(lambda: [r["body"] for r in h.slack.responses() if r["user"] == ADA], timeout=60,
+                           what="the import report")
+    report = text_of(ada[0])
+    assert "Nothing imported" in report and "no answer key" in report
+
+
+def test_an_import_over_the_time_limit_is_stopped_with_a_sentence(h: Harness, monkeypatch) -> None:
+    monkeypatch.setattr(importing, "PARSE_TIME_LIMIT_S", 0.01)  # less than a child takes to start
+    dm = share(h, (ROOT / "content" / "decks" / "pretrained-models-cv.yaml").read_bytes(), "deck.yaml")
+    reply = text_of(h.command("import", user=ADA, channel=dm))
+    assert "`deck.yaml` is not a deck: reading it took longer than 0.01 s, so I stopped" in reply
+    assert h.ctx.tutor.decks() == []
+
+
+def test_importing_wrong_types_and_deep_files_from_slack(h: Harness) -> None:
+    typed = json.dumps({"slug": "typed", "title": "Typed", "cards": [
+        {"kind": "mcq", "question": "Q?", "options": ["a", "b"], "answer": 1.5}]}, indent=1)
+    dm = share(h, typed.encode(), "typed.json")
+    reply = text_of(h.command("import", user=ADA, channel=dm))
+    assert "line 12: answer the number 1.5 is neither" in reply and "Nothing imported" in reply
+    share(h, ('{"cards": ' + "[" * 100_000 + "]" * 100_000 + "}").encode(), "deep.json")
+    reply = text_of(h.command("import", user=ADA, channel=dm))
+    assert "is not a deck: line 1: the deck is nested more than" in reply
+    share(h, ("cards:\n" + "- " * 3000 + "x\n").encode(), "deep.yaml")
+    reply = text_of(h.command("import", user=ADA, channel=dm))
+    assert "is not a deck" in reply and "nest" in reply and "Something went wrong" not in reply
+    assert h.ctx.tutor.decks() == []
