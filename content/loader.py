@@ -9,6 +9,7 @@ The importer refuses a deck whose `LoadedDeck.errors` is not empty; warnings are
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ __all__ = ["DeckFormatError", "LoadedDeck", "load_deck_file", "load_deck_text", 
 DECKS_DIR = Path(__file__).parent / "decks"
 MAX_DECK_BYTES = 5 * 1024 * 1024  # a recap page is ~15 kB; anything this big is not a deck
 YAML_SUFFIXES = (".yaml", ".yml")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # control characters other than tab, LF, FF, CR
 _KIND_NAMES = ((CardKind.FLASHCARD, "flashcard"), (CardKind.MCQ, "multiple-choice question"),
                (CardKind.PROMPT, "open prompt"))
 
@@ -118,8 +120,7 @@ def _require_text(text: str) -> None:
     if len(text) > MAX_DECK_BYTES:
         raise DeckFormatError(f"the text is {len(text):,} characters; a deck is at most "
                               f"{MAX_DECK_BYTES:,}")
-    # Control characters other than tab, newline, CR and form feed do not occur in text.
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
+    controls = len(_CONTROL.findall(text))
     if "\x00" in text or controls > max(3, len(text) // 100):
         raise DeckFormatError("this is binary data, not a deck: give a recap page (.txt) or a YAML deck "
                               "(.yaml)")
