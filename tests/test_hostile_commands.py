@@ -93,3 +93,22 @@ def test_terminal_review_asks_again_for_hostile_numbers(tmp_path, capsys, monkey
     assert main(["--db", db, "review", "--user", "ana", "--now", "2025-03-03T09:00:00+00:00"]) == 0
     out = capsys.readouterr().out
     assert out.count("Type a number from 1 to 2") == 4 and "Right!" in out
+
+
+def test_port_argument_out_of_range_is_named() -> None:
+    with pytest.raises(ConfigError, match="--port 70000 must be a TCP port number"):
+        http_port(70000)
+
+
+def test_a_home_time_that_is_no_time_changes_nothing(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR)
+    h.command("join basics", user=ALICE, channel=h.general)
+    before = h.ctx.tutor.learner(ALICE).delivery_time  # type: ignore[union-attr]
+    view = {"id": "V0HOME", "type": "home", "blocks": [{"type": "actions", "block_id": "t", "elements": [
+        {"type": "static_select", "action_id": "home_time", "options": [
+            {"text": {"type": "plain_text", "text": "late"}, "value": "25:99"}]}]}]}
+    published = len(h.slack.calls_to("views.publish"))
+    assert h.sender.home_action(user_id=ALICE, action_id="home_time", value="25:99", view=view).status == 200
+    h.slack.wait_for(lambda: len(h.slack.calls_to("views.publish")) > published, what="the Home tab redrawn")
+    assert h.ctx.tutor.learner(ALICE).delivery_time == before  # type: ignore[union-attr]
+    assert not caplog.records, caplog.text

@@ -124,7 +124,10 @@ def start_http(app: App, *, host: str = "127.0.0.1", port: int = 0,
 
 
 def http_port(port: int | None) -> int:
+    """`--port`, else $PORT, else 3000; ConfigError for anything that is not a TCP port."""
     if port is not None:
+        if not 0 < port < 65536:
+            raise ConfigError(f"--port {port} must be a TCP port number (1-65535)")
         return port
     raw = os.environ.get("PORT", "").strip()
     if not raw:
