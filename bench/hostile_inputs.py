@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from hostile_data import hostile_recap  # noqa: E402  (tests/ holds the generator and the stand-in)
-from serve_process import serve_http  # noqa: E402
+from bot_process import post_stream, running_bots  # noqa: E402  (tests/ holds the helpers, the stand-in)
+from hostile_data import hostile_recap  # noqa: E402
 from slack_harness import sample_deck  # noqa: E402
 from slack_standin import SlackStandin  # noqa: E402
 
@@ -72,18 +72,18 @@ def deck_figures() -> None:
 
 
 def body_figures() -> None:
-    with tempfile.TemporaryDirectory() as folder, SlackStandin() as slack:
-        tmp = Path(folder)
-        db = open_db(tmp / "tutor.db")
+    with tempfile.TemporaryDirectory() as folder, SlackStandin() as slack, \
+            running_bots(slack, Path(folder)) as bots:
+        db = open_db(bots.db_path)
         Tutor(db).import_deck(sample_deck())
         db.conn.close()
-        with serve_http(slack, tmp / "tutor.db", tmp) as bot:
-            time.sleep(1.0)  # let start-up settle (the scheduler's first tick)
-            before = bot.rss_bytes()
-            sized = bot.post_stream(BODY_BYTES)
-            after_sized = bot.rss_bytes()
-            chunked = bot.post_stream(BODY_BYTES, chunked=True)
-            after_chunked = bot.rss_bytes()
+        bot = bots.start()
+        time.sleep(1.0)  # let start-up settle (the scheduler's first tick)
+        before = bot.rss_bytes()
+        sized = post_stream(bot.port, BODY_BYTES)
+        after_sized = bot.rss_bytes()
+        chunked = post_stream(bot.port, BODY_BYTES, chunked=True)
+        after_chunked = bot.rss_bytes()
     print(f"tutor serve --http, unsigned {BODY_BYTES / 1e6:.0f} MB POST to /slack/events:")
     print(f"  RSS before                 {before / 1e6:7.1f} MB")
     for label, rss, status in (("after, with Content-Length", after_sized, sized),

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
-from serve_process import post_stream, serve_http
+from bot_process import post_stream, running_bots
 from slack_harness import SECRET, Harness, SimClock, harness_settings, make_harness, sample_deck
-from slack_requests import SlackSender, sign
+from slack_requests import sign
 from slack_standin import SlackStandin
 
 from bot.slack.http_guard import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth_within
@@ -179,19 +179,17 @@ def test_json_depth_is_counted_without_recursion() -> None:
 
 @pytest.mark.slow
 def test_the_bot_process_stays_flat_under_a_50_mb_body(tmp_path) -> None:
-    with SlackStandin() as slack:
+    with SlackStandin() as slack, running_bots(slack, tmp_path) as bots:
         slack.add_user(ALICE, name="alice")
-        db_path = tmp_path / "tutor.db"
-        db = open_db(db_path)
+        db = open_db(bots.db_path)
         Tutor(db).import_deck(sample_deck())
         db.conn.close()
-        with serve_http(slack, db_path, tmp_path) as bot:
-            sender = SlackSender(bot.url + "/slack/events", SECRET, slack=slack)
-            assert sender.command("/tutor", "help", user_id=ALICE, channel_id="D0ALICE01").status == 200
-            before = bot.rss_bytes()
-            statuses = [bot.post_stream(50_000_000), bot.post_stream(50_000_000, chunked=True)]
-            after = bot.rss_bytes()
-            assert all(s in (413, None) for s in statuses), statuses  # refused (or cut off) early
-            assert after - before < 20_000_000, f"RSS {before / 1e6:.0f} MB -> {after / 1e6:.0f} MB"
-            reply = sender.command("/tutor", "help", user_id=ALICE, channel_id="D0ALICE01")
-            assert reply.status == 200 and reply.acked_in_time  # and it still answers
+        bot = bots.start()
+        assert bot.sender.command("/tutor", "help", user_id=ALICE, channel_id="D0ALICE01").status == 200
+        before = bot.rss_bytes()
+        statuses = [post_stream(bot.port, 50_000_000), post_stream(bot.port, 50_000_000, chunked=True)]
+        after = bot.rss_bytes()
+        assert all(s in (413, None) for s in statuses), statuses  # refused (or cut off) early
+        assert after - before < 20_000_000, f"RSS {before / 1e6:.0f} MB -> {after / 1e6:.0f} MB"
+        reply = bot.sender.command("/tutor", "help", user_id=ALICE, channel_id="D0ALICE01")
+        assert reply.status == 200 and reply.acked_in_time  # and it still answers

@@ -42,15 +42,20 @@ GRADE_LABELS = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good",
 @dataclass(frozen=True)
 class Message:
     """A Slack message. `text` is the notification fallback as *plain* text (deck and user text as
-    they are: it is escaped on the way out); `blocks` hold mrkdwn built from `esc`'d parts. What is
-    sent (`as_kwargs`) has the fallback escaped and every mrkdwn text defused (bot.slack.escape), so
-    no text can ping, mention or disguise a link even where a builder forgot `esc`."""
+    they are: it is escaped on the way out); `blocks` hold mrkdwn built from `esc`'d parts;
+    `metadata` names what it delivers (set by bot.slack.marks on messages for claimed rows). What
+    is sent (`as_kwargs`) has the fallback escaped and every mrkdwn text defused (bot.slack.escape),
+    so no text can ping, mention or disguise a link even where a builder forgot `esc`."""
 
     text: str
     blocks: list[Block] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
-        return {"text": esc(self.text), "blocks": defuse_blocks(self.blocks)}
+        kwargs: dict[str, Any] = {"text": esc(self.text), "blocks": defuse_blocks(self.blocks)}
+        if self.metadata is not None:
+            kwargs["metadata"] = self.metadata
+        return kwargs
 
 
 # ---- primitives ------------------------------------------------------------------------------
