@@ -24,7 +24,7 @@ from content.model import Deck, Flashcard, MultipleChoice
 ALICE, ADA = "U0ALICE01", "U0ADA0001"
 MONDAY = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)  # 08:00 in Berlin
 MARKUP = "<!channel> <!here> <!everyone> <@U0ALICE01> <#C0GENERAL1> <!subteam^S0TEAM> <https://evil.example|docs>"
-CHANNEL_LINK = re.compile(r"<#[CDG][A-Z0-9]+(?:\|[^<>|]*)?>")  # the only markup the bot writes itself
+CHANNEL_LINK = re.compile(r"<#[CDG][A-Z0-9]+(?:\|[^<>|]*)?>")  # the bot's own markup (no mention here)
 
 
 def hostile_deck() -> Deck:
@@ -137,9 +137,11 @@ def test_markup_in_a_deck_never_reaches_slack_as_markup(h: Harness, caplog: pyte
 
 def test_the_net_catches_text_that_skipped_esc(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="bot.slack.escape")
-    sent = Message("Ping <!channel> & co", [section("*Bold* <!here> and <#C0GENERAL1|general>")]).as_kwargs()
+    sent = Message("Ping <!channel> & co", [section("*Bold* <!here> <https://x|y> in <#C0GENERAL1|general> "
+                                                    "by <@U0ADA0001>")]).as_kwargs()
     assert sent["text"] == "Ping &lt;!channel&gt; &amp; co"
-    assert sent["blocks"][0]["text"]["text"] == "*Bold* &lt;!here> and <#C0GENERAL1|general>"
+    defused = sent["blocks"][0]["text"]["text"]
+    assert defused == "*Bold* &lt;!here> &lt;https://x|y> in <#C0GENERAL1|general> by <@U0ADA0001>"
     assert "skipped esc()" in caplog.text
     answer = reply("Scheduled in <#C0GENERAL1|general>: `x &lt;y&gt;`").as_kwargs()
     assert answer["text"] == "Scheduled in #general: x &lt;y&gt;"  # plain, escaped once

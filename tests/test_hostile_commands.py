@@ -90,7 +90,8 @@ def test_terminal_review_asks_again_for_hostile_numbers(tmp_path, capsys, monkey
     assert main(["--db", db, "deck", "import", str(deck)]) == 0
     answers = "\n".join(["\u00b2", "9" * 5000, "99999999999999999999", "-1", "1"]) + "\nq\n"
     monkeypatch.setattr("sys.stdin", io.StringIO(answers))
-    assert main(["--db", db, "review", "--user", "ana", "--now", "2025-03-03T09:00:00+00:00"]) == 0
+    now = "2025-03-03T09:00:00+00:00"
+    assert main(["--db", db, "review", "--user", "ana", "--deck", "one", "--now", now]) == 0
     out = capsys.readouterr().out
     assert out.count("Type a number from 1 to 2") == 4 and "Right!" in out
 

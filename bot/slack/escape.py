@@ -5,8 +5,9 @@ pings a channel, `<@U…>` a member, `<https://x|y>` disguises a link. Escaping 
 turns all of these into plain text (Slack shows `&lt;` as `<`).
 
 `defuse` is the net under it, applied by `bot.slack.blocks.Message` (and the Home view) to every
-mrkdwn text it sends: the only markup the bot itself writes is a channel link `<#C…>`, so any other
-`<` there is text that skipped `esc` (a bug, logged), and it is escaped before Slack sees it.
+mrkdwn text it sends: the only markup the bot itself writes is a channel link `<#C…>` and a member
+mention `<@U…>` (ids it got from Slack), so any other `<` there (`<!channel>`, `<!here>`, a link)
+is text that skipped `esc` (a bug, logged), and it is escaped before Slack sees it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# A `<` that does not open a channel link the bot wrote (`<#C0123>`, `<#C0123|general>`, a DM's `<#D…>`).
-_STRAY_MARKUP = re.compile(r"<(?!#[CDG][A-Z0-9]++(?:\|[^<>|]*+)?>)")
+# A `<` that does not open a channel link (`<#C0123>`, `<#C0123|general>`, a DM's `<#D…>`) or a
+# member mention (`<@U0123>`) the bot wrote.
+_STRAY_MARKUP = re.compile(r"<(?!#[CDG][A-Z0-9]++(?:\|[^<>|]*+)?>|@[UW][A-Z0-9]++>)")
 
 
 def esc(text: str) -> str:
@@ -32,7 +34,7 @@ def unesc(text: str) -> str:
 
 
 def defuse(mrkdwn: str) -> str:
-    """`mrkdwn` with every `<` escaped that does not open a channel link (see the module docstring)."""
+    """`mrkdwn` with every `<` escaped that does not open a channel link or a member mention."""
     safe = _STRAY_MARKUP.sub(esc("<"), mrkdwn)
     if safe != mrkdwn:
         log.warning("unescaped Slack markup in a message (escaped now; the text skipped esc()): %r",
