@@ -20,6 +20,7 @@ from typing import TextIO
 
 from bot.cli_explain import grade_lines
 from bot.learning_day import zone
+from bot.numbers import whole_number
 from bot.tutor import DueItem, Rating, ReviewResult, Tutor, TutorError
 from content.model import Flashcard, MultipleChoice, Prompt
 
@@ -184,8 +185,8 @@ class ReviewSession:
     def _pick(self, prompt: str, count: int, *, letters: bool = False, words: list[str] | None = None) -> int:
         while True:
             answer = self.ask(prompt)
-            if answer.isdigit() and 1 <= int(answer) <= count:
-                return int(answer)
+            if (number := whole_number(answer, low=1, high=count)) is not None:
+                return number
             if letters and len(answer) == 1 and "a" <= answer < chr(ord("a") + count):
                 return ord(answer) - ord("a") + 1
             if words and answer in words:

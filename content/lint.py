@@ -8,6 +8,7 @@ once (see `content.loader.merge_issues`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,7 +33,11 @@ from content.model import (
 # FSRS's desired retention: below 0.7 reviews come too late to help, above 0.99 they come daily.
 RETENTION_MIN = 0.7
 RETENTION_MAX = 0.99
-MAX_OPTIONS = 26  # one letter each
+MAX_OPTIONS = 25  # one letter each, and Slack shows at most 25 buttons in a row
+# Slack's markup in text: <!channel>, <!here>, <!everyone>, <!subteam^…>, <@U…>, <#C…>, <https://…|…>.
+# The bot escapes all text, so members see these as typed; lint says so, since the author may
+# have expected a mention or a link.
+_SLACK_MARKUP = re.compile(r"<(?:[!@#]|(?:https?|mailto|tel):)[^<>\n]{0,200}+>", re.IGNORECASE)
 MAX_CONCEPTS = 10  # key ideas of one answer; more is a checklist, not an explanation
 CONCEPT_LENGTH = 120  # a concept is a short phrase (shown as one line of the result)
 
@@ -115,7 +120,17 @@ def lint_deck(deck: Deck) -> list[LintIssue]:
     return sort_issues(issues)
 
 
+def markup_issues(name: str, text: str, line: int | None, card: Card | None = None) -> Iterator[LintIssue]:
+    """A warning when `text` holds Slack markup (a mention, a channel ping or a disguised link)."""
+    found = _SLACK_MARKUP.search(text)
+    if found:
+        yield warning("slack-markup", f"{name} contains Slack markup {found.group()[:60]!r}; members see it "
+                      "as typed text, not as a mention, a ping or a link", line, card)
+
+
 def _deck_issues(deck: Deck) -> Iterator[LintIssue]:
+    yield from markup_issues("deck title", deck.title, None)
+    yield from markup_issues("deck description", deck.description or "", None)
     if not deck.slug or slugify(deck.slug) != deck.slug:
         yield error("slug", f"deck slug {deck.slug!r} is not a slug (lower-case letters, digits and '-'); "
                     f"use {slugify(deck.slug or deck.title)!r}", None)
@@ -144,6 +159,7 @@ def _card_issues(card: Card) -> Iterator[LintIssue]:
             yield error("empty-text", "open prompt has no question (empty or missing)", line, card)
         yield from _concept_issues(card)
     for name, text in _text_fields(card):
+        yield from markup_issues(name, text, line, card)
         if len(text) > SECTION_TEXT_LIMIT:
             yield error("section-length", f"{name} is {len(text):,} characters, over Slack's "
                         f"{SECTION_TEXT_LIMIT:,} for a message section", line, card)
@@ -159,7 +175,8 @@ def _mcq_issues(card: MultipleChoice) -> Iterator[LintIssue]:
                     "it needs at least 2", line, card)
     if len(card.options) > MAX_OPTIONS:
         yield error("too-many-options", f"multiple-choice question has {len(card.options)} options; "
-                    f"at most {MAX_OPTIONS} (A-Z)", line, card)
+                    f"at most {MAX_OPTIONS} (A-{option_letter(MAX_OPTIONS - 1)}: Slack shows 25 buttons in a "
+                    "row)", line, card)
     letters = [option_letter(i) if i < MAX_OPTIONS else str(i + 1) for i in range(len(card.options))]
     first_letter_by_text: dict[str, str] = {}
     too_long = []
@@ -172,6 +189,7 @@ def _mcq_issues(card: MultipleChoice) -> Iterator[LintIssue]:
             yield error("duplicate-option", f"option {letter} repeats option {first_letter_by_text[text]}",
                         line, card)
         first_letter_by_text.setdefault(text, letter)
+        yield from markup_issues(f"option {letter}", option, line, card)
         label = option_button_text(letter, option)
         if len(label) > BUTTON_TEXT_LIMIT:
             too_long.append(f"{letter} ({len(label)})")

@@ -102,8 +102,7 @@ class Flashcard:
         return self.front
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind.value, "front": self.front, "back": self.back,
-                "level": self.level}
+        return card_to_dict(self)
 
 
 @dataclass(frozen=True)
@@ -136,9 +135,7 @@ class MultipleChoice:
         return None if self.answer is None else self.options[self.answer]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind.value, "question": self.question,
-                "options": list(self.options), "answer": self.answer, "solution": list(self.solution),
-                "hint": self.hint, "mistakes": list(self.mistakes), "level": self.level}
+        return card_to_dict(self)
 
 
 @dataclass(frozen=True)
@@ -152,13 +149,6 @@ class KeyConcept:
 
     def to_dict(self) -> dict[str, Any]:
         return {"concept": self.text, "examples": list(self.examples)}
-
-    @classmethod
-    def from_dict(cls, data: str | dict[str, Any]) -> KeyConcept:
-        """A plain phrase, or {"concept": phrase, "examples": [wordings…]} (what to_dict writes)."""
-        if isinstance(data, str):
-            return cls(data)
-        return cls(text=data["concept"], examples=tuple(data.get("examples") or ()))
 
 
 @dataclass(frozen=True)
@@ -191,27 +181,124 @@ class Prompt:
         return self.question
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind.value, "question": self.question,
-                "guidance": self.guidance, "concepts": [c.to_dict() for c in self.concepts],
-                "model_answer": self.model_answer, "level": self.level}
+        return card_to_dict(self)
 
 
 Card = Flashcard | MultipleChoice | Prompt
 
 
+# What each field holds, declared once. The deck readers (content.yaml_deck, with line numbers)
+# and card_from_dict (stored cards, JSON) check every value against these declarations, and
+# to_dict and the YAML writer follow them: a new field is its dataclass attribute plus one line here.
+
+class Shape(StrEnum):
+    TEXT = "text"  # one string (None where optional and absent)
+    TEXTS = "texts"  # a list of strings
+    TEXT_OR_TEXTS = "text or texts"  # a list of strings; in a deck one string stands for a list of one
+    ANSWER = "answer"  # the 0-based index of an option (decks may also give a letter or the option's text)
+    CONCEPTS = "concepts"  # key concepts: each a phrase, or {concept: phrase, examples: [wordings…]}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # the dataclass attribute, the key in to_dict and in a deck
+    shape: Shape
+    required: bool = False  # required text is "" when absent in a deck (lint reports it), never None
+
+
+_LEVEL = Field("level", Shape.TEXT)
+CARD_FIELDS: dict[CardKind, tuple[Field, ...]] = {
+    CardKind.FLASHCARD: (_LEVEL, Field("front", Shape.TEXT, True), Field("back", Shape.TEXT, True)),
+    CardKind.MCQ: (_LEVEL, Field("question", Shape.TEXT, True), Field("options", Shape.TEXTS),
+                   Field("answer", Shape.ANSWER), Field("solution", Shape.TEXT_OR_TEXTS),
+                   Field("hint", Shape.TEXT), Field("mistakes", Shape.TEXT_OR_TEXTS)),
+    CardKind.PROMPT: (_LEVEL, Field("question", Shape.TEXT, True), Field("guidance", Shape.TEXT),
+                      Field("concepts", Shape.CONCEPTS), Field("model_answer", Shape.TEXT)),
+}
+CARD_CLASSES: dict[CardKind, type[Flashcard] | type[MultipleChoice] | type[Prompt]] = {
+    CardKind.FLASHCARD: Flashcard, CardKind.MCQ: MultipleChoice, CardKind.PROMPT: Prompt}
+
+
+def card_to_dict(card: Card) -> dict[str, Any]:
+    """`id`, `kind` and every declared field (tuples as lists): the stored and exported form."""
+    out: dict[str, Any] = {"id": card.id, "kind": card.kind.value}
+    for spec in CARD_FIELDS[card.kind]:
+        value = getattr(card, spec.name)
+        if spec.shape is Shape.CONCEPTS:
+            value = [c.to_dict() for c in value]
+        out[spec.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def describe_value(value: object) -> str:
+    """How a wrong value is named in an error: `the number 1.5`, `true`, `a list`…"""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    return "a list" if isinstance(value, list | tuple) else f"a {type(value).__name__}"
+
+
+def check_value(spec: Field, value: object) -> Any:
+    """`value` as the field holds it (lists as tuples); DeckFormatError naming the field when its
+    type is wrong. Used for stored cards and JSON, where values carry their own types."""
+    wrong = DeckFormatError(f"{spec.name!r} must be {_EXPECTED[spec.shape]}, not {describe_value(value)}")
+    if value is None:
+        if spec.required:
+            raise wrong
+        return () if spec.shape in (Shape.TEXTS, Shape.TEXT_OR_TEXTS, Shape.CONCEPTS) else None
+    if spec.shape is Shape.TEXT:
+        if not isinstance(value, str):
+            raise wrong
+        return value
+    if spec.shape is Shape.ANSWER:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise wrong
+        return value
+    if not isinstance(value, list | tuple):
+        raise wrong
+    if spec.shape is Shape.CONCEPTS:
+        return tuple(_concept_value(item, wrong) for item in value)
+    if not all(isinstance(item, str) for item in value):
+        raise wrong
+    return tuple(value)
+
+
+def _concept_value(item: object, wrong: DeckFormatError) -> KeyConcept:
+    """One stored key concept: a phrase, or {"concept": phrase, "examples": [wordings…]}."""
+    if isinstance(item, str):
+        return KeyConcept(item)
+    if not isinstance(item, dict) or set(item) - {"concept", "examples"}:
+        raise wrong
+    text, examples = item.get("concept"), item.get("examples") or []
+    if not isinstance(text, str) or not isinstance(examples, list | tuple) or not all(
+            isinstance(e, str) for e in examples):
+        raise wrong
+    return KeyConcept(text, tuple(examples))
+
+
+_EXPECTED = {Shape.TEXT: "text", Shape.TEXTS: "a list of texts", Shape.TEXT_OR_TEXTS: "a list of texts",
+             Shape.ANSWER: "the 0-based index of an option (a whole number)",
+             Shape.CONCEPTS: "a list of key concepts (each a phrase, or an object with `concept` and "
+                             "`examples`)"}
+
+
 def card_from_dict(data: dict[str, Any]) -> Card:
-    """Inverse of each card's `to_dict` (the `id` key, derived, is ignored)."""
-    kind = CardKind(data["kind"])
-    if kind is CardKind.FLASHCARD:
-        return Flashcard(front=data["front"], back=data["back"], level=data.get("level"))
-    if kind is CardKind.MCQ:
-        return MultipleChoice(
-            question=data["question"], options=tuple(data["options"]), answer=data.get("answer"),
-            solution=tuple(data.get("solution") or ()), hint=data.get("hint"),
-            mistakes=tuple(data.get("mistakes") or ()), level=data.get("level"))
-    return Prompt(question=data["question"], guidance=data.get("guidance"),
-                  concepts=tuple(KeyConcept.from_dict(c) for c in data.get("concepts") or ()),
-                  level=data.get("level"), model_answer=data.get("model_answer"))
+    """Inverse of each card's `to_dict` (the `id` key, derived, is ignored). DeckFormatError when a
+    value has the wrong type or `kind` is unknown."""
+    if not isinstance(data, dict):
+        raise DeckFormatError(f"a card must be an object, not {describe_value(data)}")
+    try:
+        kind = CardKind(str(data.get("kind")))
+    except ValueError:
+        raise DeckFormatError(f"unknown card kind {data.get('kind')!r} (use "
+                              f"{', '.join(k.value for k in CardKind)})") from None
+    values = {spec.name: check_value(spec, data.get(spec.name)) for spec in CARD_FIELDS[kind]}
+    return CARD_CLASSES[kind](**values)
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -256,11 +343,3 @@ class Deck:
         return {"slug": self.slug, "title": self.title, "desired_retention": self.desired_retention,
                 "description": self.description, "prompts": self.prompts.value,
                 "cards": [c.to_dict() for c in self.cards]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Deck:
-        return cls(slug=data["slug"], title=data["title"],
-                   cards=tuple(card_from_dict(c) for c in data["cards"]),
-                   desired_retention=float(data.get("desired_retention", 0.9)),
-                   description=data.get("description"),
-                   prompts=PromptMode(data.get("prompts") or PromptMode.GRADED))

@@ -91,7 +91,8 @@ def test_concepts_as_phrases_or_mappings_and_the_prompts_setting():
     assert card.model_answer == "Compare the curves."
     again = load_deck_text(dump_yaml_deck(loaded.deck), filename="notes.yaml")
     assert again.deck == loaded.deck and again.issues == ()
-    assert Deck.from_dict(json.loads(json.dumps(loaded.deck.to_dict()))) == loaded.deck
+    as_json = load_deck_text(json.dumps(loaded.deck.to_dict()), filename="notes.json")
+    assert as_json.deck == loaded.deck and as_json.issues == ()
     old = {"kind": "prompt", "question": "Q", "concepts": ["a", "b"]}  # as stored before examples existed
     assert card_from_dict(old) == Prompt(question="Q", concepts=("a", "b"))
 

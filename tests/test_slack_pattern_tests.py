@@ -39,7 +39,7 @@ def take_test(h: Harness, user: str, *, right: set[int]) -> tuple[dict, dict]:
     Returns the result message and the last question's message as it was before its answer."""
     dm = h.slack.open_dm(user)
     reply = h.command("test", user=user, channel=dm)
-    assert f"<#{dm}>" in reply["text"] and "10 questions" in reply["text"]
+    assert f"<#{dm}>" in text_of(reply) and "10 questions" in reply["text"]
     message = h.wait_dm(user, lambda m: "question 1/10" in text_of(m), "the first question")
     assert "No answers until the end." in text_of(message)
     for position in range(10):

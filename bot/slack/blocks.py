@@ -8,13 +8,15 @@ Question-of-the-day messages are in `blocks_channel.py`, the App Home in `blocks
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.slack.escape import esc
+from bot.numbers import id_value
+from bot.slack.escape import defuse_blocks, esc, unesc
 from bot.tutor import DeckSummary, Learner, LearnerStats, Rating, ReviewResult
 from content.model import (
     BUTTON_TEXT_LIMIT,
@@ -42,15 +44,18 @@ GRADE_LABELS = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good",
 
 @dataclass(frozen=True)
 class Message:
-    """A Slack message: the fallback text, the blocks, and the metadata naming what it delivers
-    (set by bot.slack.marks on messages for claimed rows)."""
+    """A Slack message. `text` is the notification fallback as *plain* text (deck and user text as
+    they are: it is escaped on the way out); `blocks` hold mrkdwn built from `esc`'d parts;
+    `metadata` names what it delivers (set by bot.slack.marks on messages for claimed rows). What
+    is sent (`as_kwargs`) has the fallback escaped and every mrkdwn text defused (bot.slack.escape),
+    so no text can ping, mention or disguise a link even where a builder forgot `esc`."""
 
     text: str
     blocks: list[Block] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"text": self.text, "blocks": self.blocks}
+        kwargs: dict[str, Any] = {"text": esc(self.text), "blocks": defuse_blocks(self.blocks)}
         if self.metadata is not None:
             kwargs["metadata"] = self.metadata
         return kwargs
@@ -131,7 +136,7 @@ class CardRef:
     def from_value(cls, value: str | None) -> tuple[CardRef, dict[str, Any]]:
         data = decode_value(value)
         try:
-            ref = cls(int(data["s"]), str(data["d"]), str(data["c"]), int(data["q"]))
+            ref = cls(id_value(data["s"]), str(data["d"]), str(data["c"]), id_value(data["q"]))
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"not a review button value: {value!r}") from None
         return ref, data
@@ -315,9 +320,19 @@ def summary_message(summary: SessionSummary, now: datetime, *, note: str | None 
 
 # ---- replies to /tutor -----------------------------------------------------------------------
 
+_CHANNEL_LINK = re.compile(r"<#[CDG][A-Z0-9]++(?:\|(?P<name>[^<>|]*+))?>")
+
+
+def plain_text(mrkdwn: str) -> str:
+    """What a reader sees of bot-built mrkdwn, as plain text: no `*` or backticks, channel links as
+    `#name`, escaped characters decoded (a Message escapes its fallback again)."""
+    text = _CHANNEL_LINK.sub(lambda m: f"#{m['name'] or 'channel'}", mrkdwn.replace("*", "").replace("`", ""))
+    return unesc(text)
+
+
 def reply(text: str) -> Message:
-    """A one-section reply (mrkdwn `text` used as is)."""
-    return Message(text.replace("*", "").replace("`", ""), [section(text)])
+    """A one-section reply: `text` is mrkdwn built from escaped parts; the fallback is its plain text."""
+    return Message(plain_text(text), [section(text)])
 
 
 MEMBER_HELP = [

@@ -25,6 +25,7 @@ from bot.slack.blocks import (
     section,
 )
 from bot.slack.blocks_pattern import results_lines, team_lines
+from bot.slack.escape import defuse_blocks
 from bot.slack.parsing import format_days
 from bot.tutor import CardStats, DeckSummary, Learner, LearnerStats
 from storage.slack_assignments import Assignment, Participation
@@ -155,4 +156,4 @@ def home_view(learner: Learner | None, stats: LearnerStats | None, now: datetime
         blocks.append(section(f"*Your last tests* (`/tutor test`)\n{results_lines(tests)}"))
     if admin is not None:
         blocks += admin_blocks(admin)
-    return {"type": "home", "blocks": blocks[:100]}
+    return {"type": "home", "blocks": defuse_blocks(blocks[:100])}

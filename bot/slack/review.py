@@ -17,6 +17,7 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
+from bot.numbers import id_value
 from bot.slack.blocks import (
     Block,
     CardRef,
@@ -24,6 +25,7 @@ from bot.slack.blocks import (
     SessionSummary,
     card_message,
     decode_value,
+    esc,
     flashcard_answer_message,
     grade_note,
     mcq_result_message,
@@ -204,10 +206,10 @@ def on_grade(svc: SlackServices, client: WebClient, click: Click) -> None:
         return
     now = svc.now()
     try:
-        result = svc.ctx.tutor.grade(click.user_id, ref.deck, ref.card_id, Rating(int(data["r"])),
+        result = svc.ctx.tutor.grade(click.user_id, ref.deck, ref.card_id, Rating(id_value(data.get("r"))),
                                      seq=ref.seq, now=now, source=SOURCE)
     except TutorError as exc:  # a stale button (the card was reviewed elsewhere, or removed)
-        note = f"{exc}."
+        note = f"{esc(str(exc))}."
     else:
         record_answer(svc, ref, result, now)
         note = grade_note(result)
@@ -231,10 +233,10 @@ def on_choice(svc: SlackServices, client: WebClient, click: Click) -> None:
         _update(svc, client, click, ref.session_id, message)
         return
     try:
-        result = svc.ctx.tutor.answer_choice(click.user_id, ref.deck, ref.card_id, int(data["o"]),
+        result = svc.ctx.tutor.answer_choice(click.user_id, ref.deck, ref.card_id, id_value(data.get("o")),
                                              seq=ref.seq, now=now, source=SOURCE)
     except TutorError as exc:  # a stale button: show what is next instead
-        message, finished = render_next(svc, ref.session_id, click.user_id, now, note=f"{exc}.")
+        message, finished = render_next(svc, ref.session_id, click.user_id, now, note=f"{esc(str(exc))}.")
         _update(svc, client, click, ref.session_id, message)
         return
     record_answer(svc, ref, result, now)
@@ -247,7 +249,7 @@ def on_choice(svc: SlackServices, client: WebClient, click: Click) -> None:
 
 def on_next(svc: SlackServices, client: WebClient, click: Click) -> None:
     data = decode_value(click.value)
-    session_id = int(data["s"])
+    session_id = id_value(data.get("s"))
     if not _own(svc, click, session_id):
         return
     message, finished = render_next(svc, session_id, click.user_id, svc.now())

@@ -72,7 +72,7 @@ def leave(svc: SlackServices, client: WebClient, command: Command, args: tuple[s
         return reply("You are not in any deck. `/tutor join` to start.")
     learner = svc.ctx.tutor.leave(user_id, args[0] if args else None)
     publish_home(svc, client, user_id)
-    left = f"`{args[0]}`" if args else "your decks"
+    left = f"`{esc(args[0])}`" if args else "your decks"
     return reply(f"You left {left}. Your progress is kept; `/tutor join` brings it back.")
 
 

@@ -40,7 +40,7 @@ def run_tutor_command(svc: SlackServices, client: WebClient, command: dict[str, 
     try:
         parsed = parse_command(command.get("text") or "")
         if parsed.verb in ADMIN_VERBS:
-            if not svc.users.is_admin(client, user_id):
+            if not svc.users.is_admin(client, user_id, fresh=True):
                 return reply(REFUSAL.format(verb=parsed.verb.value))
             return ADMIN[parsed.verb](svc, client, command, parsed.args)
         return MEMBER[parsed.verb](svc, client, command, parsed.args)
