@@ -1,13 +1,16 @@
 """`tutor review`: the daily review in a terminal, with the buttons of the Slack DM as keys.
 
 Multiple choice: type the option's number (1-4). Flashcards: Enter shows the answer, then 1-4 grade it
-Again / Hard / Good / Easy (each shown with the interval it would give). `u` undoes the last answer,
-`q` (or end of input) quits. Reads lines from any text stream, so it works piped:
-`printf '2\\n\\n3\\nq\\n' | tutor review --user ana`.
+Again / Hard / Good / Easy (each shown with the interval it would give). Open prompts: write the
+answer (several lines if you like) and end it with an empty line; it is graded against the prompt's
+key concepts. `u` undoes the last answer, `q` (or end of input) quits. Reads lines from any text
+stream, so it works piped: `printf '2\\n\\n3\\nq\\n' | tutor review --user ana`.
 """
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 import time as clock
 from collections import deque
 from collections.abc import Callable
@@ -15,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TextIO
 
+from bot.cli_explain import grade_lines
 from bot.learning_day import zone
-from bot.tutor import DueItem, Rating, ReviewResult, Tutor
-from content.model import Flashcard, MultipleChoice
+from bot.numbers import whole_number
+from bot.tutor import DueItem, Rating, ReviewResult, Tutor, TutorError
+from content.model import Flashcard, MultipleChoice, Prompt
 
 UNDO, QUIT = "u", "q"
 
@@ -57,8 +62,17 @@ class ReviewSession:
     deck: str | None = None
     answered: list[ReviewResult] = field(default_factory=list)
 
-    def say(self, text: str = "") -> None:
-        print(text, file=self.stdout, flush=True)
+    def say(self, text: str = "", *, first: str = "", rest: str | None = None) -> None:
+        """Print `text` wrapped at word boundaries to the terminal's width (a terminal left to itself
+        breaks long lines mid-word); `first` starts the first line, `rest` indents the others
+        (default: as wide as `first`)."""
+        width = max(40, shutil.get_terminal_size((80, 24)).columns - 1)
+        indent = " " * len(first) if rest is None else rest
+        for number, paragraph in enumerate(text.split("\n")):
+            lead = first if number == 0 else indent
+            line = textwrap.fill(paragraph, width, initial_indent=lead, subsequent_indent=indent,
+                                 break_long_words=False, break_on_hyphens=False)
+            print(line or lead.rstrip(), file=self.stdout, flush=True)
 
     def ask(self, prompt: str) -> str:
         """One line of input, lower-cased; `u` and `q` (and end of input) raise."""
@@ -67,14 +81,43 @@ class ReviewSession:
         if not line:
             self.say()
             raise _Quit
-        if not self.stdin.isatty():  # piped input is not echoed by a terminal: echo it for the transcript
-            self.say(line.rstrip("\n"))
+        self._echo(line)
         answer = line.strip().lower()
         if answer in (QUIT, "quit"):
             raise _Quit
         if answer in (UNDO, "undo"):
             raise _Undo
         return answer
+
+    def _echo(self, line: str) -> None:
+        if not self.stdin.isatty():  # piped input is not echoed by a terminal: echo it for the transcript
+            self.say(line.rstrip("\n"))
+
+    def ask_text(self, prompt: str) -> str:
+        """Lines of text up to an empty line (or the end of input), as written; `u` or `q` alone on
+        the first line raise, and so does the end of input before any text."""
+        self.say(prompt)
+        lines: list[str] = []
+        while True:
+            print("> ", end="", file=self.stdout, flush=True)
+            line = self.stdin.readline()
+            if not line:
+                self.say()
+                if not lines:
+                    raise _Quit
+                break
+            self._echo(line)
+            text = line.rstrip("\n")
+            if not lines and text.strip().lower() in (QUIT, "quit"):
+                raise _Quit
+            if not lines and text.strip().lower() in (UNDO, "undo"):
+                raise _Undo
+            if not text.strip():
+                if lines:
+                    break
+                continue  # an empty line before any text is not an answer yet
+            lines.append(text)
+        return "\n".join(lines)
 
     def run(self) -> int:
         queue = deque(self.tutor.due_cards(self.user_id, self.now(), deck=self.deck))
@@ -109,26 +152,41 @@ class ReviewSession:
         if isinstance(card, MultipleChoice):
             self.say(card.question)
             for index, option in enumerate(card.options):
-                self.say(f"  {index + 1}) {option}")
+                self.say(option, first=f"  {index + 1}) ")
             choice = self._pick(f"Your answer (1-{len(card.options)}): ", len(card.options),
                                 letters=True)
             return self.tutor.answer_choice(self.user_id, item.deck, card.id, choice - 1, seq=item.seq,
                                             now=self.now(), duration_ms=_ms_since(started))
-        assert isinstance(card, Flashcard)  # due_cards gives no open prompts
+        if isinstance(card, Prompt):
+            return self.answer_prompt(item, card, started)
+        assert isinstance(card, Flashcard)
         self.say(card.front)
         self.ask("Press Enter to show the answer. ")
-        self.say(f"Answer: {card.back}")
+        self.say(card.back, first="Answer: ")
         intervals = self.tutor.next_intervals(self.user_id, item.deck, card.id, self.now())
         self.say("   ".join(f"{r.value}) {r.label} ({format_interval(intervals[r])})" for r in Rating))
         grade = self._pick("How well did you remember it (1-4)? ", 4, words=[r.label.lower() for r in Rating])
         return self.tutor.grade(self.user_id, item.deck, card.id, Rating(grade), seq=item.seq, now=self.now(),
                                 duration_ms=_ms_since(started))
 
+    def answer_prompt(self, item: DueItem, card: Prompt, started: float) -> ReviewResult:
+        self.say(card.question)
+        if card.guidance:
+            self.say(f"  ({card.guidance})")
+        answer = self.ask_text("Write your answer; end it with an empty line.")
+        result = self.tutor.answer_prompt(self.user_id, item.deck, card.id, answer, seq=item.seq,
+                                          now=self.now(), duration_ms=_ms_since(started))
+        if result.review is None:
+            raise TutorError("this deck's prompts became reflection only; nothing was recorded")
+        for line in grade_lines(result.grade, card):
+            self.say(line)
+        return result.review
+
     def _pick(self, prompt: str, count: int, *, letters: bool = False, words: list[str] | None = None) -> int:
         while True:
             answer = self.ask(prompt)
-            if answer.isdigit() and 1 <= int(answer) <= count:
-                return int(answer)
+            if (number := whole_number(answer, low=1, high=count)) is not None:
+                return number
             if letters and len(answer) == 1 and "a" <= answer < chr(ord("a") + count):
                 return ord(answer) - ord("a") + 1
             if words and answer in words:
@@ -139,15 +197,18 @@ class ReviewSession:
         card = result.card
         if isinstance(card, MultipleChoice) and card.answer is not None:
             right = f"{card.answer + 1}) {card.options[card.answer]}"
-            self.say("✓ Right!" if result.correct else f"✗ Not quite. The answer is {right}")
+            if result.correct:
+                self.say("✓ Right!")
+            else:
+                self.say(right, first="✗ Not quite. The answer is ", rest="  ")
             for index, line in enumerate(card.solution):
-                self.say(f"  {'Solution:' if index == 0 else '         '} {line}")
+                self.say(line, first="  Solution: " if index == 0 else "            ")
             if card.hint:
-                self.say(f"  Hint: {card.hint}")
+                self.say(card.hint, first="  Hint: ")
             if card.mistakes:
                 self.say("  Common mistakes:")
                 for mistake in card.mistakes:
-                    self.say(f"    - {mistake}")
+                    self.say(mistake, first="    - ")
         else:
             self.say(f"Graded {result.rating.label}.")
         note = " (this answer was already recorded)" if result.duplicate else ""
@@ -176,12 +237,13 @@ class ReviewSession:
         learner = self.tutor.learner(self.user_id)
         self.say(f"\nReviewed {len(fresh)} card{'s' * (len(fresh) != 1)}, {right} right. "
                  f"Streak: {stats.streak} day{'s' * (stats.streak != 1)}.")
-        if stats.next_due is not None and learner is not None:
+        left = len(self.tutor.due_cards(self.user_id, now, deck=self.deck))
+        if left:  # quit early, or an answer brought a card back today: those come before any "next"
+            self.say(f"Still due today: {left} card{'s' * (left != 1)}; run tutor review again to go on.")
+        elif stats.next_due is not None and learner is not None:
             local = stats.next_due.astimezone(zone(learner.tz))
             when = "now" if stats.next_due <= now else f"in {format_interval(stats.next_due - now)}"
             self.say(f"Next due: {when} ({local:%Y-%m-%d %H:%M} {learner.tz}).")
-        elif stats.new_today:
-            self.say(f"{stats.new_today} new card{'s' * (stats.new_today != 1)} still waiting today.")
 
 
 def _ms_since(started: float) -> int:

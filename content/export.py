@@ -13,7 +13,7 @@ import hashlib
 import html
 import json
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 import genanki
@@ -34,16 +34,17 @@ ol.options { list-style-type: upper-alpha; }
 
 def export_deck(deck: Deck, fmt: str, out: Path) -> Path:
     """Write `deck` as `fmt` to the file `out`, or to `out/<slug>.<ext>` when `out` is a directory.
-    Returns the path written. The file is replaced atomically: a failed export leaves the old one."""
+    Returns the path written. The file is replaced atomically: a failed export leaves the old one.
+    Its permissions are those of any new file (0666 less the umask, so group-readable as usual);
+    tempfile.mkstemp would make it 0600."""
     fmt = fmt.casefold()
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     out = Path(out)
     target = out / f"{deck.slug}{_SUFFIX[fmt]}" if out.is_dir() else out
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # the umask applies
     try:
         if fmt == "yaml":
             tmp.write_text(dump_yaml_deck(deck), encoding="utf-8")
@@ -110,7 +111,9 @@ def _note_fields(card: Card) -> tuple[str, str]:
                         + "".join(f"<li>{_html(m)}</li>" for m in card.mistakes) + "</ul>")
         return front, "".join(back)
     back = [f"<p>{_html(card.guidance)}</p>"] if card.guidance else []
+    if card.model_answer:
+        back.append(f'<p><span class="label">Model answer:</span> {_html(card.model_answer)}</p>')
     if card.concepts:
         back.append("<p class=\"label\">Key concepts</p><ul>"
-                    + "".join(f"<li>{_html(c)}</li>" for c in card.concepts) + "</ul>")
+                    + "".join(f"<li>{_html(c.text)}</li>" for c in card.concepts) + "</ul>")
     return level + _html(card.question), "".join(back) or "<p>(open question: no model answer)</p>"

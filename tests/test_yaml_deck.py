@@ -181,7 +181,7 @@ def test_slug_comes_from_the_file_name_unless_given():
     ("deck: x\ncards:\n", "no cards found"),
     ("deck: x\ncards: []\n", "no cards found"),
     ("deck: x\ncards:\n  front: a\n", "line 3: `cards` must be a list"),
-    ("a: 1\n---\nb: 2\n", "YAML syntax error"),
+    ("a: 1\n---\nb: 2\n", "line 2: a deck is one YAML document"),
 ])
 def test_unreadable_yaml_is_a_format_error(text, message):
     with pytest.raises(DeckFormatError, match=message):

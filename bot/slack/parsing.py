@@ -12,6 +12,7 @@ from datetime import time
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.numbers import whole_number
 from storage.slack_state import WEEKDAYS
 
 
@@ -27,15 +28,19 @@ class Verb(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     REVIEW = "review"
+    TEST = "test"
     STATS = "stats"
     DECKS = "decks"
     SCHEDULE = "schedule"
     SCHEDULES = "schedules"
     UNSCHEDULE = "unschedule"
     IMPORT = "import"
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
 
 
-ADMIN_VERBS = frozenset({Verb.SCHEDULE, Verb.SCHEDULES, Verb.UNSCHEDULE, Verb.IMPORT})
+ADMIN_VERBS = frozenset({Verb.SCHEDULE, Verb.SCHEDULES, Verb.UNSCHEDULE, Verb.IMPORT, Verb.ASSIGN,
+                         Verb.UNASSIGN})
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ def parse_command(text: str) -> Command:
     return Command(verb, tuple(words[1:]))
 
 
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*+(am|pm)?$", re.IGNORECASE)  # *+: no backtracking
 
 
 def parse_time(text: str) -> time:
@@ -217,6 +222,45 @@ def parse_schedule(args: tuple[str, ...], *, default_tz: str) -> ScheduleRequest
 
 
 def parse_schedule_id(args: tuple[str, ...]) -> int:
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    schedule_id = whole_number(args[0].removeprefix("#"), low=1) if len(args) == 1 else None
+    if schedule_id is None:
         raise CommandError("Usage: `/tutor unschedule ID` (the number `/tutor schedules` shows).")
-    return int(args[0].lstrip("#"))
+    return schedule_id
+
+
+@dataclass(frozen=True)
+class AssignRequest:
+    channel: ChannelRef
+    deck: str
+    at: time | None  # the daily DM time for members the assignment makes learners
+    tz: str | None  # the zone of `at`; None: each member's own
+
+
+ASSIGN_USAGE = "/tutor assign #channel DECK [08:30] [Europe/Berlin]"
+UNASSIGN_USAGE = "/tutor unassign #channel DECK"
+
+
+def parse_assign(args: tuple[str, ...]) -> AssignRequest:
+    """`#channel DECK [HH:MM] [TZ]` (the time and the zone in either order; a zone needs a time)."""
+    if len(args) < 2:
+        raise CommandError(f"Usage: `{ASSIGN_USAGE}`")
+    channel, deck = parse_channel(args[0]), args[1]
+    at: time | None = None
+    tz: str | None = None
+    for word in args[2:]:
+        if at is None and _TIME.match(word):
+            at = parse_time(word)
+        elif tz is None and (zone := parse_zone(word)) is not None:
+            tz = zone
+        else:
+            raise CommandError(f"`{word}` is neither a time (08:30) nor a time zone (Europe/Berlin). "
+                               f"Usage: `{ASSIGN_USAGE}`")
+    if tz is not None and at is None:
+        raise CommandError(f"A time zone goes with a time, like `08:30 {tz}`. Usage: `{ASSIGN_USAGE}`")
+    return AssignRequest(channel=channel, deck=deck, at=at, tz=tz)
+
+
+def parse_unassign(args: tuple[str, ...]) -> tuple[ChannelRef, str]:
+    if len(args) != 2:
+        raise CommandError(f"Usage: `{UNASSIGN_USAGE}`")
+    return parse_channel(args[0]), args[1]

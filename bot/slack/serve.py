@@ -2,8 +2,14 @@
 production WSGI server, at /slack/events. The scheduler starts here, once per deployment: waitress
 is one process with threads, so `web: tutor serve --http` in a Procfile runs one scheduler.
 
+Before serving, the bot token is checked with auth.test (a refused token or an unreachable Slack is
+one sentence, not a traceback) and the granted scopes against the features' (bot/slack/preflight.py);
+the shipped decks are imported or updated. SIGTERM or Ctrl-C stops it cleanly (bot/slack/lifecycle.py).
+
 `start_http` serves the same WSGI app on a port (0: a free one) in a thread; the end-to-end tests
-use it, so they go through the very server and routes production uses.
+use it, so they go through the very server and routes production uses. Both refuse a body over
+http_guard.MAX_BODY_BYTES in waitress itself, and put http_guard.RequestGuard (size, signature,
+parse, workspace and replay checks) in front of Bolt.
 """
 
 from __future__ import annotations
@@ -15,30 +21,44 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlite_utils
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.config import ConfigError, Settings
-from bot.slack.app import build_app, services_of
+from bot.config import ConfigError, ServiceError, Settings
+from bot.numbers import whole_number
+from bot.shipped import sync_shipped_decks
+from bot.slack.app import build_app, executor_of, services_of
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
+from bot.slack.http_guard import MAX_BODY_BYTES, RequestGuard
+from bot.slack.lifecycle import SHUTDOWN_GRACE_S, Deadline, StopSignal, exit_now, run_bounded
+from bot.slack.preflight import app_token_problem, check_app_token, check_bot_token, describe_missing
 from bot.slack.services import SlackServices
 from bot.tutor import Tutor
-from storage.db import open_db
+from storage.db import close_open_databases, open_db
+from storage.seen_requests import SeenRequests
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 DEFAULT_PORT = 3000
 HTTP_THREADS = 16  # Bolt acks on the request thread and works on its own pool
+# waitress refuses a body of max_request_body_size bytes or more: one over the guard's limit.
+WAITRESS_BODY_LIMIT = MAX_BODY_BYTES + 1
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def make_wsgi_app(app: App) -> WsgiApp:
-    """Slack's requests at POST /slack/events; GET /healthz answers "ok" for load balancers."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """Slack's requests at POST /slack/events, behind the RequestGuard; GET /healthz answers "ok" for
+    load balancers. Asks Slack (auth.test) which workspace this bot is installed in."""
+    svc = services_of(app)
+    team_id = str(app.client.auth_test()["team_id"])
+    slack = RequestGuard(SlackRequestHandler(app, path=EVENTS_PATH),
+                         signing_secret=svc.ctx.settings.slack_signing_secret or "", team_id=team_id,
+                         seen=SeenRequests(svc.ctx.db))
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
@@ -59,12 +79,15 @@ class Runtime:
     services: SlackServices
 
 
-def build_runtime(settings: Settings, *, client: WebClient | None = None) -> Runtime:
+def build_runtime(settings: Settings, *, client: WebClient | None = None,
+                  db: sqlite_utils.Database | None = None) -> Runtime:
     from bot.worker.client import make_worker_client
 
-    db = open_db(settings.db_path)
+    db = db or open_db(settings.db_path)
     ctx = AppContext(settings=settings, db=db, tutor=Tutor(db, default_tz=settings.timezone),
                      worker=make_worker_client(settings))
+    if settings.shipped_decks:
+        sync_shipped_decks(ctx.tutor)
     client = client or make_client(settings)
     app = build_app(ctx, client=client)
     return Runtime(ctx=ctx, client=client, app=app, services=services_of(app))
@@ -78,7 +101,8 @@ class HttpServer:
         from waitress.server import create_server
 
         server: Any = create_server(wsgi, host=host, port=port, threads=threads, connection_limit=1000,
-                                    backlog=1024, clear_untrusted_proxy_headers=True)
+                                    backlog=1024, clear_untrusted_proxy_headers=True,
+                                    max_request_body_size=WAITRESS_BODY_LIMIT)
         self._server = server
         self.host, self.port = host, int(server.effective_port)
         self._thread = threading.Thread(target=self._server.run, name="tutor-http", daemon=True)
@@ -114,42 +138,102 @@ def start_http(app: App, *, host: str = "127.0.0.1", port: int = 0,
 
 
 def http_port(port: int | None) -> int:
+    """`--port`, else $PORT, else 3000; ConfigError for anything that is not a TCP port."""
     if port is not None:
+        if not 0 < port < 65536:
+            raise ConfigError(f"--port {port} must be a TCP port number (1-65535)")
         return port
     raw = os.environ.get("PORT", "").strip()
     if not raw:
         return DEFAULT_PORT
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    port = whole_number(raw, low=1, high=65535)
+    if port is None:
         raise ConfigError(f"PORT={raw!r} must be a TCP port number")
-    return int(raw)
+    return port
 
 
-def serve(settings: Settings, *, http: bool, port: int | None = None) -> None:
-    """Run the bot until interrupted: the scheduler plus Socket Mode or the HTTP server."""
+def configure_logging(level: str) -> None:
+    """TUTOR_LOG_LEVEL for the bot's own lines; APScheduler's two INFO lines a minute only at DEBUG."""
+    if not logging.getLogger().handlers:  # the operator's own logging config wins
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:
+        logging.getLogger().setLevel(level)
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+
+
+def serve(settings: Settings, *, http: bool, host: str = "0.0.0.0", port: int | None = None) -> int:
+    """Run the bot until SIGTERM or Ctrl-C: the scheduler plus Socket Mode or the HTTP server.
+    Returns the exit status (0 after a clean stop); ConfigError / ServiceError before serving."""
     from bot.schedule import start_scheduler
 
-    if not logging.getLogger().handlers:  # the operator's own logging config wins
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     settings.require_slack(socket_mode=not http)
-    runtime = build_runtime(settings)
-    scheduler = start_scheduler(runtime.services, runtime.client)
+    listen = http_port(port) if http else 0
+    db = open_db(settings.db_path)  # a database that cannot be opened is said before Slack is asked
+    quiet = make_client(settings, quiet=True)
+    identity = check_bot_token(quiet, settings.slack_api_url)
+    if not http:
+        check_app_token(quiet, settings.slack_app_token or "", settings.slack_api_url)
+    log.info("bot token accepted: %s in %s", identity.user_id, identity.team)
+    for scope in identity.missing_scopes():
+        log.warning("%s", describe_missing(scope))
+    runtime = build_runtime(settings, db=db)
     worker = runtime.ctx.worker
     if worker is not None and settings.worker_prewarm:
         worker.start()  # warm before the first /finetune: torch and the models load meanwhile
-    try:
-        if http:
-            from waitress import serve as waitress_serve
+    stop = StopSignal().install()
+    front: HttpServer | SocketFront
+    if http:
+        try:
+            front = HttpServer(make_wsgi_app(runtime.app), host=host, port=listen, threads=HTTP_THREADS)
+        except OSError as exc:  # the port is taken, or the host is not an address of this machine
+            raise ServiceError(f"cannot listen on {host}:{listen} ({exc.strerror or exc}); stop what uses "
+                               "the port or choose another with --port / PORT (and --host)") from None
+        front.start()
+        log.info("serving Slack requests on http://%s:%d%s", host, front.port, EVENTS_PATH)
+    else:
+        front = SocketFront(runtime.app, settings)
+        front.start()
+    scheduler = start_scheduler(runtime.services, runtime.client)
+    reason = stop.wait()
+    log.info("%s: stopping; new requests are refused, work in progress has %.0f s", reason, SHUTDOWN_GRACE_S)
+    deadline = Deadline(SHUTDOWN_GRACE_S)
+    scheduler.pause()  # no new tick; one that is running goes on
+    finished = run_bounded("the server", front.close, deadline)
+    executor = executor_of(runtime.app)
+    if not executor.wait_idle(deadline.left()):
+        log.warning("gave up waiting for %d listener task(s): the grace period is over", executor.pending)
+        finished = False
+    finished = run_bounded("the scheduler", lambda: scheduler.shutdown(wait=True), deadline) and finished
+    flow = getattr(runtime.app, "finetune_flow", None)
+    if flow is not None:
+        flow.shutdown(wait=False)  # queued demos are dropped
+    if worker is not None:  # the local worker's process stops; a job it ran ends as failed
+        finished = run_bounded("the worker", worker.close, deadline) and finished
+    close_open_databases()
+    log.info("stopped")
+    if not finished:
+        exit_now(0)  # abandoned threads would hold a normal exit
+    return 0
 
-            listen = http_port(port)
-            log.info("serving Slack requests on http://0.0.0.0:%d%s", listen, EVENTS_PATH)
-            waitress_serve(make_wsgi_app(runtime.app), host="0.0.0.0", port=listen, threads=HTTP_THREADS,
-                           clear_untrusted_proxy_headers=True)
-        else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            log.info("connecting to Slack in Socket Mode")
-            SocketModeHandler(runtime.app, settings.slack_app_token).start()
-    finally:
-        scheduler.shutdown(wait=False)
-        if worker is not None:
-            worker.close()  # stops the local worker process (a no-op for Celery's)
+class SocketFront:
+    """Socket Mode: one WebSocket to Slack (SLACK_APP_TOKEN), reopened when Slack asks to refresh."""
+
+    def __init__(self, app: App, settings: Settings) -> None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        self._handler = SocketModeHandler(app, settings.slack_app_token)
+        self._api_url = settings.slack_api_url
+
+    def start(self) -> None:
+        log.info("connecting to Slack in Socket Mode")
+        try:
+            self._handler.connect()
+        except Exception as exc:  # a refused app token, Slack unreachable: one sentence
+            raise app_token_problem(exc, self._api_url) from None
+        log.info("connected to Slack in Socket Mode")
+
+    def close(self) -> None:
+        """Close the connection (Slack then sends nothing more); requests being acknowledged finish."""
+        self._handler.close()
