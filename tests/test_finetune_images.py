@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hostile_data import poster_png
 from PIL import Image
 
 from bot.finetune.images import (
@@ -194,14 +195,6 @@ def test_a_file_broken_past_its_header_is_found_when_decoded() -> None:
     assert decode_image(cut) is SkipReason.CORRUPT
 
 
-def big_png(side: int = 6000) -> bytes:
-    """A real PNG of side x side pixels (36 MP at 6000) that compresses to about 100 kB: stripes."""
-    image = Image.new("RGB", (side, side), (240, 240, 240))
-    image.paste((30, 90, 200), (0, 0, side, side // 3))
-    image.paste((200, 40, 40), (0, 2 * side // 3, side, side))
-    return png_bytes(image)
-
-
 # Runs in its own process, so its peak RSS is the download path's alone: a Slack stand-in serves four
 # 36 MP PNGs, the bot's download code fetches and checks them, and the peak RSS is printed before and
 # after (kB, from getrusage: Linux reports ru_maxrss in kB).
@@ -232,7 +225,7 @@ def test_the_bot_checks_huge_images_in_bounded_memory(tmp_path: Path) -> None:
     tests = Path(__file__).resolve().parent
     env = dict(os.environ, PYTHONPATH=f"{tests.parent}:{tests}")
     poster = tmp_path / "poster.png"
-    poster.write_bytes(big_png())  # made here: making it takes the 108 MB the bot must not
+    poster.write_bytes(poster_png())  # made here: making it takes the 108 MB the bot must not
     done = subprocess.run([sys.executable, "-c", MEASURE_DOWNLOAD, str(poster)], capture_output=True,
                           text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
