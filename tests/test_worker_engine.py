@@ -185,7 +185,7 @@ def test_no_process_is_started_when_no_kind_can_run() -> None:
 
 
 def test_the_registry_names_importable_job_modules() -> None:
-    assert set(kinds_for(Lane.LONG)) == {"demo"} and "classify" in kinds_for(Lane.SHORT)
+    assert set(kinds_for(Lane.LONG)) == {"demo"} and set(kinds_for(Lane.SHORT)) == {"classify", "grade"}
     for kind in JOB_KINDS.values():
         path = REPO / (kind.module.replace(".", "/") + ".py")
         text = path.read_text()
@@ -235,3 +235,33 @@ def test_tutor_serve_warms_its_worker_and_the_worker_goes_with_it(tmp_path: Path
             time.sleep(0.2)
         assert not running(workers[0]), "the worker outlived its bot"
 
+
+
+@pytest.mark.slow
+def test_a_grade_job_runs_with_the_sentence_model_warm() -> None:
+    """The concept grader's job (bot/concepts/job.py) in the warm worker: the model loads once, in
+    the worker's process, and grades there."""
+    from bot.concepts.grade import ConceptGrade
+    from bot.concepts.grading import request_for
+    from content.loader import load_deck_file
+    from content.model import Prompt
+
+    prompt = next(c for c in load_deck_file(REPO / "content/decks/pretrained-models-cv.yaml").deck.cards
+                  if isinstance(c, Prompt))
+    engine = WarmWorker(kinds={"grade": JOB_KINDS["grade"]})
+    try:
+        assert engine.wait_ready(180)
+        answers = ["Someone already trained the network on millions of photos, so it knows edges and shapes. "
+                   "You build on that instead of starting from random weights, train for a few minutes on a "
+                   "GPU instead of days, and a couple of hundred pictures are enough.",
+                   "I like to cook pasta on weekends."]
+        grades = []
+        for answer in answers:
+            outcome = engine.run("grade", request_for(prompt, answer).to_dict())
+            assert outcome.ok and outcome.result is not None, outcome.error
+            grades.append(ConceptGrade.from_dict(outcome.result))
+        assert [g.grader.value for g in grades] == ["semantic", "semantic"]
+        assert grades[0].covered == grades[0].of == 4 and grades[1].covered == 0
+        assert engine.restarts == 0
+    finally:
+        engine.close()

@@ -15,9 +15,10 @@ imported only inside the worker process. Lanes: a LONG job (the demo) runs one a
 jobs (classify, grade) have their own lane, so they never wait behind a demo, locally (a second
 thread in the same warm process) and with Celery (a second queue, served by its own process).
 
-Adding a job kind (the concept grader's "grade", say) takes one module and one line:
+Adding a job kind takes one module and one line (the concept grader's "grade" job,
+bot/concepts/job.py, was added so):
 
-1. A job module, e.g. `bot/concepts/grade_job.py`, with two functions. It may import torch or
+1. A job module, e.g. `bot/concepts/job.py`, with two functions. It may import torch or
    sentence-transformers at its top: only the worker process imports it.
 
        def warm_up(config: WorkerConfig) -> None:
@@ -35,8 +36,8 @@ Adding a job kind (the concept grader's "grade", say) takes one module and one l
 
 2. One line in registry.py's JOB_KINDS:
 
-       "grade": JobKind("bot.concepts.grade_job", Lane.SHORT, 30.0, noun="the grading",
-                        retry_on_restart=True, requires=("torch", "sentence_transformers")),
+       "grade": JobKind("bot.concepts.job", Lane.SHORT, 30.0, noun="the grading", retry_on_restart=True,
+                        requires=("torch", "sentence_transformers", "all_minilm_l6_v2")),
 
 Then `worker.run("grade", payload)` from the bot returns a JobOutcome, through the local worker or
 Celery alike (a SHORT kind goes to the `tutor.short` queue). A crash, an out-of-memory or the time

@@ -16,6 +16,8 @@ JOB_KINDS: Mapping[str, JobKind] = {
     "demo": JobKind("bot.finetune.demo_job", Lane.LONG, 300.0, noun="the demo", requires=_VISION),
     "classify": JobKind("bot.finetune.classify_job", Lane.SHORT, 60.0, noun="the classification",
                         retry_on_restart=True, requires=_VISION),
+    "grade": JobKind("bot.concepts.job", Lane.SHORT, 30.0, noun="the grading", retry_on_restart=True,
+                     requires=("torch", "sentence_transformers", "all_minilm_l6_v2")),
 }
 
 
