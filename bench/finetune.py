@@ -28,7 +28,8 @@ Input size: the pre-trained arm's accuracy at 10 per label and the embedding rat
 px on both sets (the demo embeds at the smallest size that keeps accuracy: bot/finetune/arms.py).
 
 Warm worker: spawn to warm; a demo of 18 and of 60 photos (3 labels): seconds to the pre-trained
-result and to the whole outcome; classifying one image, idle and while a demo runs; and, where the
+result, to both arms' results (what the thread shows at the end of the budget) and to the whole
+outcome (with the chart and the head); classifying one image, idle and while a demo runs; and, where the
 Slack stand-in can run (slack_bolt installed), the same through Slack: /finetune to the pre-trained
 result in the thread, to the report, and a reply photo to its label.
 
@@ -348,7 +349,7 @@ def _demo_images(per_label: int, seed: int = 7) -> tuple[Any, ...]:
 
 
 def latencies(args: argparse.Namespace) -> None:
-    from bot.finetune.report import PRETRAINED_STAGE
+    from bot.finetune.report import COMPARED_STAGE, PRETRAINED_STAGE
     from bot.finetune.request import ClassifyRequest, DemoRequest, DemoResult, ImageData
     from bot.worker.engine import WarmWorker
     from bot.worker.protocol import Progress, WorkerConfig
@@ -381,9 +382,11 @@ def latencies(args: argparse.Namespace) -> None:
             head = result.head
             arms = f"pre-trained {_pct(result.report['pretrained']['accuracy'])}, scratch " \
                    f"{_pct(result.report['scratch']['accuracy'])}"
-            print(f"  demo of {len(images)} photos of 3 labels: pre-trained result after "
-                  f"{seen.get(PRETRAINED_STAGE, float('nan')):.2f} s, whole outcome after {total:.2f} s "
-                  f"(budget + {total - args.budget:.2f} s; {arms})")
+            compared = seen.get(COMPARED_STAGE, float("nan"))
+            pre = seen.get(PRETRAINED_STAGE, float("nan"))
+            print(f"  demo of {len(images)} photos of 3 labels: pre-trained result after {pre:.2f} s, "
+                  f"both arms' results after {compared:.2f} s "
+                  f"(budget + {compared - args.budget:.2f} s), with chart and head {total:.2f} s ({arms})")
         one = (ImageData("reply.jpg", None, photo_set(1, seed=99, labels=["cat"])[0][1]),)
         classify = ClassifyRequest(head=head, images=one, device=args.device).to_dict()
         idle = []
