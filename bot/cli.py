@@ -7,6 +7,8 @@
     tutor deck export DECK --format yaml|json|apkg [-o OUT]
     tutor review --user NAME [--deck DECK] [--tz ZONE]   review what is due, in the terminal
     tutor stats --user NAME [--json]
+    tutor optimize --user NAME [--json]  fit a member's FSRS parameters now (bot/cli_optimize.py)
+    tutor reviews import FILE --user NAME [--deck DECK] [--tz ZONE]   a history from another tool
     tutor serve [--http] [--port N]      run the Slack app
     tutor finetune DIR ...               the transfer-learning demo (see `tutor finetune -h`)
 
@@ -25,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot import cli_optimize, cli_reviews
 from bot.config import ConfigError, Settings, load_settings
 from bot.tutor import Tutor, TutorError
 from content.model import Deck, DeckFormatError, Flashcard, MultipleChoice, Prompt, option_letter
@@ -300,6 +303,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub.add_argument("--port", type=int, default=None, help="HTTP port (default: $PORT or 3000)")
     sub.set_defaults(handler=serve)
 
+    cli_optimize.add_parser(commands)
+    cli_reviews.add_parser(commands)
     _add_finetune(commands, wanted="finetune" in argv)
     return parser
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from bot.learning_day import zone
+from bot.learning_day import starts_a_day, zone
 from bot.tutor import DueItem, Rating, ReviewResult, Tutor
 from content.model import Flashcard, MultipleChoice
 
@@ -179,7 +179,8 @@ class ReviewSession:
         if stats.next_due is not None and learner is not None:
             local = stats.next_due.astimezone(zone(learner.tz))
             when = "now" if stats.next_due <= now else f"in {format_interval(stats.next_due - now)}"
-            self.say(f"Next due: {when} ({local:%Y-%m-%d %H:%M} {learner.tz}).")
+            at = "" if starts_a_day(stats.next_due, learner.tz) else f" {local:%H:%M} {learner.tz}"
+            self.say(f"Next due: {when} ({local:%Y-%m-%d}{at}).")
         elif stats.new_today:
             self.say(f"{stats.new_today} new card{'s' * (stats.new_today != 1)} still waiting today.")
 

@@ -15,7 +15,7 @@ import sqlite_utils
 
 from bot import learning_day as days
 from bot.tutor_types import DueItem, LearnerStats
-from content.model import Card, card_from_dict
+from content.model import Card, CardKind, card_from_dict
 from storage import decks as deck_store
 from storage import review_stats
 from storage import reviews as review_store
@@ -24,8 +24,12 @@ from storage.learners import EnrollmentRow
 RETENTION_WINDOW = timedelta(days=30)
 
 
+LOOK_AHEAD = 50  # unseen cards read past the day's new-card slots, to skip those the concept rules block
+
+
 class DeckCards:
-    """A deck's cards as of one revision: all by id (retired too, for old answers), active in order."""
+    """A deck's cards as of one revision: all by id (retired too, for old answers), active in order,
+    and which active flashcards teach each concept."""
 
     def __init__(self, row: deck_store.DeckRow, stored: Sequence[deck_store.StoredCard]) -> None:
         self.revision = row.revision
@@ -33,6 +37,46 @@ class DeckCards:
         self.by_id: dict[str, Card] = {s.card_id: card_from_dict(s.data) for s in stored}
         self.retired = frozenset(s.card_id for s in stored if s.retired_at is not None)
         self.active = tuple(self.by_id[s.card_id] for s in stored if s.retired_at is None)
+        self.concept_flashcards: dict[str, frozenset[str]] = {}
+        for card in self.active:
+            if card.kind is CardKind.FLASHCARD and card.concept is not None:
+                ids = self.concept_flashcards.get(card.concept, frozenset())
+                self.concept_flashcards[card.concept] = ids | {card.id}
+
+
+class _ConceptRules:
+    """One learner's concept rules for one learning day: at most one card of a (deck, concept) a day,
+    and a concept's multiple-choice question only once one of its flashcards was reviewed on an
+    earlier day (so a flashcard failed yesterday cannot come back right before its question today)."""
+
+    def __init__(self, today: date, marks: Sequence[review_store.DayMark],
+                 decks: dict[str, DeckCards]) -> None:
+        self.taken: set[tuple[str, str]] = set()
+        self.learned: set[tuple[str, str]] = set()  # flashcards reviewed on an earlier day
+        for mark in marks:
+            card = decks[mark.deck].by_id.get(mark.card_id) if mark.deck in decks else None
+            if card is None or card.concept is None:
+                continue
+            if mark.last_day == today:
+                self.taken.add((mark.deck, card.concept))
+            earlier = mark.last_day is None or mark.last_day < today or mark.reps > 1
+            if card.kind is CardKind.FLASHCARD and earlier:
+                self.learned.add((mark.deck, card.concept))
+        self.decks = decks
+
+    def allow(self, deck: str, card: Card) -> bool:
+        """Whether `card` may be shown today; if so, its concept counts as taken from now on."""
+        concept = card.concept
+        if concept is None:
+            return True
+        key = (deck, concept)
+        if key in self.taken:
+            return False
+        if card.kind is CardKind.MCQ and concept in self.decks[deck].concept_flashcards \
+                and key not in self.learned:
+            return False
+        self.taken.add(key)
+        return True
 
 
 def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[EnrollmentRow],
@@ -40,8 +84,10 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
              deck: str | None = None) -> dict[str, list[DueItem]]:
     """user id -> today's items: per deck at most (reviews_per_day - reviews done today) due reviews
     and (new_per_day - new cards introduced today) new cards; then all reviews by due time (most
-    overdue first), then new cards deck by deck in deck order. Paused learners are not in
-    `enrollments` (the caller drops them)."""
+    overdue first), then new cards deck by deck, their kinds interleaved (storage's introduction
+    order). The concept rules
+    (_ConceptRules) hold across both: a card they block waits for a later day without taking a slot.
+    Paused learners are not in `enrollments` (the caller drops them)."""
     today: dict[str, date] = {}
     day_ends: dict[str, datetime] = {}
     by_zone: dict[str, tuple[date, datetime]] = {}  # many learners share a zone: compute once each
@@ -56,12 +102,18 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
     for row in review_store.due_review_rows(db, before=latest_end, user_id=user_id, deck=deck):
         due_rows[row.user_id, row.deck].append(row)
     unseen: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for u, d, card_id in review_store.unseen_card_rows(db, user_id=user_id, deck=deck):
+    for u, d, card_id in review_store.unseen_card_rows(db, user_id=user_id, deck=deck, look_ahead=LOOK_AHEAD):
         unseen[u, d].append(card_id)
     counts = review_store.day_counts(db, set(today.values()), user_id=user_id)
+    teaching = {card_id for cards in decks.values() for ids in cards.concept_flashcards.values()
+                for card_id in ids}
+    marks: dict[str, list[review_store.DayMark]] = defaultdict(list)
+    for mark in review_store.day_marks(db, since=min(today.values()), card_ids=teaching, user_id=user_id):
+        marks[mark.user_id].append(mark)
+    rules = {u: _ConceptRules(today[u], marks.get(u, ()), decks) for u in today}
 
     reviews: dict[str, list[tuple[datetime, int, DueItem]]] = defaultdict(list)
-    new: dict[str, list[DueItem]] = defaultdict(list)
+    candidates: dict[str, list[tuple[str, Card, int]]] = defaultdict(list)  # new: (deck, card, slots)
     deck_rank: dict[str, int] = defaultdict(int)
     for e in enrollments:
         u, cards = e.user_id, decks[e.deck]
@@ -70,20 +122,43 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
         new_done, reviews_done = counts.get((u, e.deck, today[u]), (0, 0))
         review_slots = max(0, e.reviews_per_day - reviews_done)
         end = day_ends[u]
-        for row in [r for r in due_rows.get((u, e.deck), ()) if r.due < end][:review_slots]:
+        for row in due_rows.get((u, e.deck), ()):
             card = cards.by_id.get(row.card_id)
-            if card is not None:  # None only if another process imported the deck a moment ago
-                reviews[u].append((row.due, rank, DueItem(deck=e.deck, card=card, is_new=False,
-                                                          seq=row.seq + 1, due=row.due)))
-        for card_id in unseen.get((u, e.deck), [])[:max(0, e.new_per_day - new_done)]:
-            card = cards.by_id.get(card_id)
-            if card is not None:
-                new[u].append(DueItem(deck=e.deck, card=card, is_new=True, seq=1))
+            if review_slots <= 0 or row.due >= end:
+                break
+            if card is None or not rules[u].allow(e.deck, card):  # None: imported a moment ago
+                continue
+            review_slots -= 1
+            reviews[u].append((row.due, rank, DueItem(deck=e.deck, card=card, is_new=False, seq=row.seq + 1,
+                                                      due=row.due)))
+        new_slots = max(0, e.new_per_day - new_done)
+        fresh = [c for c in (cards.by_id.get(i) for i in unseen.get((u, e.deck), [])) if c is not None]
+        candidates[u] += [(e.deck, c, new_slots) for c in fresh]
     plan: dict[str, list[DueItem]] = {}
     for u in today:
         ordered = [item for _, _, item in sorted(reviews.get(u, []), key=lambda t: (t[0], t[1]))]
-        plan[u] = ordered + new.get(u, [])
+        plan[u] = ordered + _new_cards(candidates.get(u, []), rules[u])
     return plan
+
+
+def _new_cards(candidates: Sequence[tuple[str, Card, int]], rules: _ConceptRules) -> list[DueItem]:
+    """Per deck in order: the deck's unseen cards in introduction order, those the rules allow, up to
+    the deck's free slots."""
+    by_deck: dict[str, list[Card]] = defaultdict(list)
+    slots: dict[str, int] = {}
+    for deck, card, free in candidates:
+        by_deck[deck].append(card)
+        slots[deck] = free
+    chosen: list[DueItem] = []
+    for deck, cards in by_deck.items():
+        taken = 0
+        for card in cards:
+            if taken >= slots[deck]:
+                break
+            if rules.allow(deck, card):
+                chosen.append(DueItem(deck=deck, card=card, is_new=True, seq=1))
+                taken += 1
+    return chosen
 
 
 def streak(review_days_desc: Sequence[date], today: date) -> int:

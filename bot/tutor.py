@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 
 from bot import learning_day as days
+from bot import memory_models
+from bot.grading import MEDIAN_OF, TIMED_SOURCES, grade_choice
 from bot.planning import DeckCards, learner_stats, plan_due
-from bot.srs import DEFAULT_PARAMETERS, Srs
+from bot.srs import Plan, Srs
 from bot.tutor_types import (
     CardStats,
     DeckSummary,
@@ -32,7 +34,7 @@ from bot.tutor_types import (
     TutorError,
 )
 from content.lint import Severity, lint_deck
-from content.model import Card, CardKind, Deck, MultipleChoice
+from content.model import NORMAL_WEEK, Card, CardKind, Deck, MultipleChoice
 from storage import decks as deck_store
 from storage import learners as learner_store
 from storage import review_stats
@@ -44,7 +46,9 @@ from storage.timefmt import iso
 __all__ = ["CardStats", "DeckSummary", "DueItem", "ImportResult", "Learner", "LearnerStats", "Rating",
            "ReviewResult", "Tutor", "TutorError", "SOURCES"]
 
-SOURCES = ("cli", "dm", "channel")  # where an answer came from, as stored in the review log
+# Where an answer came from, as stored in the review log. A new source (another way to answer) is
+# added here and passed to `_record` by the method that grades it; nothing else needs to change.
+SOURCES = ("cli", "dm", "channel", "import")
 MAX_PER_DAY = 1000
 
 
@@ -52,14 +56,14 @@ class Tutor:
     """One tutor over one database. Thread-safe for use by a web server's threads (one lock around
     the shared connection); several processes on one file are safe through SQLite's own locking.
 
-    `fuzzing` (default on) spreads due dates as FSRS does; tests turn it off to get exact intervals.
-    `parameters` are FSRS's 21 weights (default: fsrs's own defaults)."""
+    `fuzzing` (default on) spreads due dates over FSRS's fuzz range, deterministically (bot/srs.py);
+    tests turn it off to get exact intervals. FSRS's parameters for each member and deck come from
+    bot.memory_models (a member's own fit, the deck's team prior, or the defaults)."""
 
-    def __init__(self, db: sqlite_utils.Database, *, default_tz: str = "UTC", fuzzing: bool = True,
-                 parameters: Sequence[float] = DEFAULT_PARAMETERS) -> None:
+    def __init__(self, db: sqlite_utils.Database, *, default_tz: str = "UTC", fuzzing: bool = True) -> None:
         self.db = db
         self.default_tz = self._zone_name(default_tz)
-        self.srs = Srs(parameters=parameters, fuzzing=fuzzing)
+        self.srs = Srs(fuzzing=fuzzing)
         self.lock = threading.RLock()
         self._decks: dict[str, DeckCards] = {}
 
@@ -79,7 +83,7 @@ class Tutor:
             counts = deck_store.import_cards(
                 self.db, slug=deck.slug, title=deck.title, description=deck.description,
                 desired_retention=deck.desired_retention, source=source, cards=records,
-                now=self._utc(now or datetime.now(UTC)))
+                now=self._utc(now or datetime.now(UTC)), easy_days=deck.easy_days)
             self._decks.pop(deck.slug, None)
         return ImportResult(deck=deck.slug, added=counts.added, updated=counts.updated,
                             retired=counts.retired, unchanged=counts.unchanged, restored=counts.restored)
@@ -94,7 +98,8 @@ class Tutor:
         """The deck's active cards, in order. TutorError if unknown."""
         info = self._deck_info(slug)
         return Deck(slug=slug, title=info.row.title, cards=info.active,
-                    desired_retention=info.row.desired_retention, description=info.row.description)
+                    desired_retention=info.row.desired_retention, description=info.row.description,
+                    easy_days=info.row.easy_days or NORMAL_WEEK)
 
     def _deck_info(self, slug: str, revisions: dict[str, tuple[int, float]] | None = None) -> DeckCards:
         with self.lock:
@@ -230,18 +235,24 @@ class Tutor:
         return 1 if state is None else state.seq + 1
 
     def next_intervals(self, user_id: str, deck: str, card_id: str, now: datetime) -> dict[Rating, timedelta]:
-        """The interval each button would give, for showing on the buttons before the click
-        (without fuzz, so a label never promises a random number)."""
+        """The interval, in learning days, each button would give now, for showing on the buttons before
+        the click: the fuzz is drawn per card and review, so the label is what the click gives (on the
+        same learning day, unless other cards of the member fall due in between)."""
+        moment = self._aware(now)
         with self.lock:
             info = self._deck_info(deck)
             self._card(info, deck, card_id)
             state = review_store.get_state(self.db, user_id, deck, card_id)
-        preview = self.srs.preview(state, self._aware(now), info.row.desired_retention)
-        return {Rating(k): v for k, v in preview.items()}
+            plan = self._schedule_plan(user_id, info, card_id)
+            preview = self.srs.preview(state, user_id=user_id, deck=deck, card_id=card_id, now=moment,
+                                       plan=plan)
+        return {Rating(k): timedelta(days=v) for k, v in preview.items()}
 
     def answer_choice(self, user_id: str, deck: str, card_id: str, choice: int, *, seq: int, now: datetime,
                       duration_ms: int | None = None, source: str = "cli") -> ReviewResult:
-        """Grade a multiple-choice answer (`choice` 0-based): right = Good, wrong = Again."""
+        """Grade a multiple-choice answer (`choice` 0-based) by bot.grading's rule: wrong = Again; right
+        = Good, or Hard on first sight or when much slower than the member's usual answers (guesses
+        must not inflate intervals). `duration_ms`: from showing the question to the click."""
         card = self._card(self._deck_info(deck), deck, card_id)
         if not isinstance(card, MultipleChoice):
             raise TutorError("this card is not a multiple-choice question")
@@ -250,8 +261,14 @@ class Tutor:
         if not 0 <= choice < len(card.options):
             raise TutorError(f"choose an option between 1 and {len(card.options)}")
         correct = choice == card.answer
-        return self._record(user_id, deck, card_id, Rating.GOOD if correct else Rating.AGAIN, choice, correct,
-                            seq=seq, now=now, duration_ms=duration_ms, source=source)
+        timed = source in TIMED_SOURCES and duration_ms is not None
+        with self.lock:
+            recent = (review_store.answer_times(self.db, user_id, sources=TIMED_SOURCES, limit=MEDIAN_OF)
+                      if timed else [])
+        grade = grade_choice(correct, first_review=seq == 1, duration_ms=duration_ms if timed else None,
+                             recent_ms=recent)
+        return self._record(user_id, deck, card_id, grade.rating, choice, correct, seq=seq, now=now,
+                            duration_ms=duration_ms, source=source, reason=grade.reason)
 
     def grade(self, user_id: str, deck: str, card_id: str, rating: Rating, *, seq: int, now: datetime,
               duration_ms: int | None = None, source: str = "cli") -> ReviewResult:
@@ -267,9 +284,40 @@ class Tutor:
         return self._record(user_id, deck, card_id, rating, None, None, seq=seq, now=now,
                             duration_ms=duration_ms, source=source)
 
+    def record_imported(self, user_id: str, deck: str, card_id: str, rating: Rating, *, seq: int,
+                        now: datetime, duration_ms: int | None, tz: str) -> ReviewResult:
+        """Record a review from another tool's history (bot/history_import.py), in learning days of
+        `tz`; call it inside the import's transaction to make the whole import one."""
+        return self._record(user_id, deck, card_id, Rating(rating), None, None, seq=seq, now=now,
+                            duration_ms=duration_ms, source="import", tz=tz)
+
+    def _schedule_plan(self, user_id: str, info: DeckCards, card_id: str, tz: str | None = None) -> Plan:
+        """Everything scheduling this card of this member depends on besides its state (under the lock)."""
+        deck = info.row.slug
+        zone_name = tz or self._learner_tz(user_id)
+
+        def load(first: date, last: date) -> dict[date, int]:
+            counts: dict[date, int] = defaultdict(int)
+            start, end = days.day_start(first, zone_name), days.day_end(last, zone_name)
+            for due, cards in review_store.due_load(self.db, user_id, start=start, end=end,
+                                                    exclude=(deck, card_id)):
+                counts[days.learning_day(due, zone_name)] += cards
+            return counts
+
+        return Plan(tz=zone_name, desired_retention=info.row.desired_retention,
+                    parameters=memory_models.in_use(self.db, user_id, deck).parameters,
+                    easy_days=info.row.easy_days or NORMAL_WEEK, load=load)
+
+    def _learner_tz(self, user_id: str) -> str:
+        learner = self.learner(user_id)
+        return learner.tz if learner is not None else self.default_tz
+
     def _record(self, user_id: str, deck: str, card_id: str, rating: Rating, choice: int | None,
                 correct: bool | None, *, seq: int, now: datetime, duration_ms: int | None,
-                source: str) -> ReviewResult:
+                source: str, reason: str | None = None, tz: str | None = None) -> ReviewResult:
+        """Store one graded answer from any source (SOURCES) once: idempotent on `seq`, scheduled with
+        the member's parameters in learning days (of `tz`, default the member's zone). Every way of
+        answering ends here."""
         moment = self._utc(now)
         if source not in SOURCES:
             raise TutorError(f"unknown answer source {source!r} (one of {', '.join(SOURCES)})")
@@ -278,6 +326,7 @@ class Tutor:
         with self.lock:
             info = self._deck_info(deck)
             learner = self.learner(user_id) or self.ensure_learner(user_id)
+            zone_name = tz or learner.tz
             try:
                 with transaction(self.db):
                     before = review_store.get_state(self.db, user_id, deck, card_id)
@@ -285,19 +334,18 @@ class Tutor:
                     if seq <= current:
                         stored = review_store.latest_review(self.db, user_id, deck, card_id)
                         if stored is not None:
-                            return self._result(stored, duplicate=True)
+                            return self._result(stored, duplicate=True, tz=zone_name)
                     if seq != current + 1:
                         raise TutorError("this question is out of date; ask for your next card")
                     if card_id in info.retired:
                         raise TutorError("this card was removed from its deck")
                     scheduled = self.srs.review(before, user_id=user_id, deck=deck, card_id=card_id,
                                                 rating=int(rating), now=moment,
-                                                desired_retention=info.row.desired_retention,
-                                                duration_ms=duration_ms)
+                                                plan=self._schedule_plan(user_id, info, card_id, zone_name))
                     record = ReviewRecord(
                         user_id=user_id, deck=deck, card_id=card_id, seq=seq, rating=int(rating),
                         choice=choice, correct=correct, reviewed_at=moment,
-                        learning_day=days.learning_day(moment, learner.tz), duration_ms=duration_ms,
+                        learning_day=days.learning_day(moment, zone_name), duration_ms=duration_ms,
                         source=source, before=before, due=scheduled.after.due, leech=scheduled.leech)
                     review_store.record_review(self.db, record, scheduled.after)
             except sqlite3.IntegrityError:
@@ -305,8 +353,8 @@ class Tutor:
                 stored = review_store.latest_review(self.db, user_id, deck, card_id)
                 if stored is None or stored.seq < seq:
                     raise
-                return self._result(stored, duplicate=True)
-        return self._result(record, duplicate=False)
+                return self._result(stored, duplicate=True, tz=zone_name)
+        return self._result(record, duplicate=False, tz=zone_name, reason=reason)
 
     def undo_last(self, user_id: str) -> ReviewResult | None:
         """Remove the user's last review and restore the card's state before it. Returns the review
@@ -316,7 +364,7 @@ class Tutor:
             if record is None:
                 return None
             review_store.undo_review(self.db, record)
-        return self._result(record, duplicate=False)
+        return self._result(record, duplicate=False, tz=self._learner_tz(user_id))
 
     def unsuspend(self, user_id: str, deck: str, card_id: str) -> bool:
         """Bring back a suspended card (a leech); False when it was not suspended."""
@@ -326,11 +374,13 @@ class Tutor:
                 return False
             return review_store.set_suspended(self.db, user_id, deck, card_id, None)
 
-    def _result(self, record: ReviewRecord, *, duplicate: bool) -> ReviewResult:
+    def _result(self, record: ReviewRecord, *, duplicate: bool, tz: str,
+                reason: str | None = None) -> ReviewResult:
         card = self._card(self._deck_info(record.deck), record.deck, record.card_id)
+        interval = days.learning_day(record.due, tz) - record.learning_day
         return ReviewResult(deck=record.deck, card=card, rating=Rating(record.rating), correct=record.correct,
-                            choice=record.choice, due=record.due, interval=record.due - record.reviewed_at,
-                            duplicate=duplicate, leech=record.leech, seq=record.seq)
+                            choice=record.choice, due=record.due, interval=interval, duplicate=duplicate,
+                            leech=record.leech, seq=record.seq, reason=reason)
 
     def _card(self, info: DeckCards, deck: str, card_id: str) -> Card:
         card = info.by_id.get(card_id)

@@ -96,17 +96,18 @@ class ReviewResult:
     rating: Rating
     correct: bool | None  # None for a self-graded flashcard
     choice: int | None  # the option chosen, for multiple choice
-    due: datetime  # next due, UTC
-    interval: timedelta
+    due: datetime  # next due, UTC: the start (04:00 local) of the learning day it falls on
+    interval: timedelta  # whole learning days from this review's day to the due day
     duplicate: bool  # True when this answer had already been recorded (retry, double click)
     leech: bool  # True when this review suspended the card (8 lapses)
     seq: int = 0  # the seq this review was stored under
+    reason: str | None = None  # why a right multiple-choice answer was graded Hard (bot/grading.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {"deck": self.deck, "card_id": self.card.id, "rating": self.rating.name.lower(),
                 "correct": self.correct, "choice": self.choice, "due": _iso(self.due),
-                "interval_days": self.interval.total_seconds() / 86_400, "duplicate": self.duplicate,
-                "leech": self.leech, "seq": self.seq}
+                "interval_days": self.interval.days, "duplicate": self.duplicate,
+                "leech": self.leech, "seq": self.seq, "reason": self.reason}
 
 
 @dataclass(frozen=True)

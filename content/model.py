@@ -4,6 +4,15 @@ Every card has a stable id derived from the text a learner is tested on, so impo
 text twice keeps the id (and the review history keyed on it). Editing that text makes a new card;
 the importer retires the old one rather than deleting it. Explanations (solution, hint, common
 mistakes, guidance) are not part of the id: fixing a typo in a hint keeps the learner's history.
+
+`concept` (optional, any card kind) names the idea a card tests; the flashcard and the
+multiple-choice questions on one idea share it. The planner shows at most one card of a concept a
+day to a member, and a concept's question only after its flashcard was reviewed on an earlier day
+(bot/planning.py). It is not part of the id either.
+
+A deck's `easy_days` are Anki's easy days: the share of a normal day's reviews each weekday should
+get (Monday first; 1.0 normal, 0.5 reduced, 0.0 as few as possible). Due dates are spread inside
+FSRS's fuzz range to honour them (bot/srs.py).
 """
 
 from __future__ import annotations
@@ -73,6 +82,7 @@ class Flashcard:
     front: str
     back: str
     level: str | None = None
+    concept: str | None = None  # cards on one idea share it: at most one of them a day (see module doc)
     line: int | None = field(default=None, compare=False)  # where it starts in its source, 1-based
 
     kind = CardKind.FLASHCARD
@@ -87,7 +97,7 @@ class Flashcard:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind.value, "front": self.front, "back": self.back,
-                "level": self.level}
+                "level": self.level, "concept": self.concept}
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,7 @@ class MultipleChoice:
     hint: str | None = None
     mistakes: tuple[str, ...] = ()
     level: str | None = None
+    concept: str | None = None
     line: int | None = field(default=None, compare=False)
 
     kind = CardKind.MCQ
@@ -122,7 +133,8 @@ class MultipleChoice:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind.value, "question": self.question,
                 "options": list(self.options), "answer": self.answer, "solution": list(self.solution),
-                "hint": self.hint, "mistakes": list(self.mistakes), "level": self.level}
+                "hint": self.hint, "mistakes": list(self.mistakes), "level": self.level,
+                "concept": self.concept}
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,7 @@ class Prompt:
     guidance: str | None = None
     concepts: tuple[str, ...] = ()
     level: str | None = None
+    concept: str | None = None
     line: int | None = field(default=None, compare=False)
 
     kind = CardKind.PROMPT
@@ -147,7 +160,8 @@ class Prompt:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind.value, "question": self.question,
-                "guidance": self.guidance, "concepts": list(self.concepts), "level": self.level}
+                "guidance": self.guidance, "concepts": list(self.concepts), "level": self.level,
+                "concept": self.concept}
 
 
 Card = Flashcard | MultipleChoice | Prompt
@@ -157,14 +171,16 @@ def card_from_dict(data: dict[str, Any]) -> Card:
     """Inverse of each card's `to_dict` (the `id` key, derived, is ignored)."""
     kind = CardKind(data["kind"])
     if kind is CardKind.FLASHCARD:
-        return Flashcard(front=data["front"], back=data["back"], level=data.get("level"))
+        return Flashcard(front=data["front"], back=data["back"], level=data.get("level"),
+                         concept=data.get("concept"))
     if kind is CardKind.MCQ:
         return MultipleChoice(
             question=data["question"], options=tuple(data["options"]), answer=data.get("answer"),
             solution=tuple(data.get("solution") or ()), hint=data.get("hint"),
-            mistakes=tuple(data.get("mistakes") or ()), level=data.get("level"))
+            mistakes=tuple(data.get("mistakes") or ()), level=data.get("level"), concept=data.get("concept"))
     return Prompt(question=data["question"], guidance=data.get("guidance"),
-                  concepts=tuple(data.get("concepts") or ()), level=data.get("level"))
+                  concepts=tuple(data.get("concepts") or ()), level=data.get("level"),
+                  concept=data.get("concept"))
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -173,6 +189,29 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 def slugify(text: str) -> str:
     """`Why Pre-trained Models…` -> `why-pre-trained-models`; the form of a deck's id."""
     return _SLUG.sub("-", text.casefold()).strip("-")[:60] or "deck"
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+NORMAL_WEEK: tuple[float, ...] = (1.0,) * 7
+
+
+def easy_days_to_dict(week: tuple[float, ...]) -> dict[str, float]:
+    """The lighter days only, by weekday name: {"sat": 0.5, "sun": 0.5}."""
+    return {name: share for name, share in zip(WEEKDAYS, week, strict=True) if share != 1.0}
+
+
+def easy_days_from_dict(data: dict[str, Any] | None) -> tuple[float, ...]:
+    """Inverse of easy_days_to_dict; ValueError naming a bad day or share."""
+    week = list(NORMAL_WEEK)
+    for name, share in (data or {}).items():
+        key = str(name).strip().casefold()[:3]
+        if key not in WEEKDAYS:
+            raise ValueError(f"{name!r} is not a weekday (use {', '.join(WEEKDAYS)})")
+        value = float(share)
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"the share of a normal day's reviews on {key} must be 0-1, not {share!r}")
+        week[WEEKDAYS.index(key)] = value
+    return tuple(week)
 
 
 @dataclass(frozen=True)
@@ -184,6 +223,7 @@ class Deck:
     cards: tuple[Card, ...]
     desired_retention: float = 0.9
     description: str | None = None
+    easy_days: tuple[float, ...] = NORMAL_WEEK  # Monday first, see the module doc
 
     def card(self, card_id: str) -> Card | None:
         return next((c for c in self.cards if c.id == card_id), None)
@@ -195,11 +235,12 @@ class Deck:
 
     def to_dict(self) -> dict[str, Any]:
         return {"slug": self.slug, "title": self.title, "desired_retention": self.desired_retention,
-                "description": self.description, "cards": [c.to_dict() for c in self.cards]}
+                "description": self.description, "easy_days": easy_days_to_dict(self.easy_days),
+                "cards": [c.to_dict() for c in self.cards]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Deck:
         return cls(slug=data["slug"], title=data["title"],
                    cards=tuple(card_from_dict(c) for c in data["cards"]),
                    desired_retention=float(data.get("desired_retention", 0.9)),
-                   description=data.get("description"))
+                   description=data.get("description"), easy_days=easy_days_from_dict(data.get("easy_days")))

@@ -4,9 +4,11 @@
     title: Overfitting and regularization
     description: optional text
     desired_retention: 0.9             # optional, 0.7-0.99
+    easy_days: {sat: 0.5, sun: 0.5}    # optional: lighter weekdays, share of a normal day (0-1)
     cards:
       - type: flashcard                # flashcard | mcq | prompt
         level: beginner
+        concept: overfitting           # optional, any card kind: cards on one idea share it
         front: What is overfitting?
         back: Fitting the training data's noise, so new data is predicted badly.
       - type: mcq
@@ -37,6 +39,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from content.lint import LintIssue, Severity, retention_issue, sort_issues
 from content.model import (
+    NORMAL_WEEK,
     Card,
     CardKind,
     Deck,
@@ -44,16 +47,19 @@ from content.model import (
     Flashcard,
     MultipleChoice,
     Prompt,
+    easy_days_from_dict,
+    easy_days_to_dict,
     normalize_text,
     option_letter,
     slugify,
 )
 
-TOP_KEYS = ("deck", "title", "description", "desired_retention", "cards")
+TOP_KEYS = ("deck", "title", "description", "desired_retention", "easy_days", "cards")
 CARD_KEYS: dict[CardKind, tuple[str, ...]] = {
-    CardKind.FLASHCARD: ("type", "level", "front", "back"),
-    CardKind.MCQ: ("type", "level", "question", "options", "answer", "solution", "hint", "mistakes"),
-    CardKind.PROMPT: ("type", "level", "question", "guidance", "concepts"),
+    CardKind.FLASHCARD: ("type", "level", "concept", "front", "back"),
+    CardKind.MCQ: ("type", "level", "concept", "question", "options", "answer", "solution", "hint",
+                   "mistakes"),
+    CardKind.PROMPT: ("type", "level", "concept", "question", "guidance", "concepts"),
 }
 DEFAULT_RETENTION = 0.9
 _NULLS = {"", "~", "null", "Null", "NULL"}
@@ -187,6 +193,7 @@ def load_yaml_deck(text: str, *, default_slug: str) -> tuple[Deck, list[LintIssu
             if issue:
                 reader.note(issue.severity, issue.code, issue.message, where)
     description = reader.text(top, "description")
+    easy_days = _easy_days(reader, top)
     reader.flush(None)
 
     if "cards" not in top:
@@ -205,8 +212,32 @@ def load_yaml_deck(text: str, *, default_slug: str) -> tuple[Deck, list[LintIssu
         if card is not None:
             cards.append(card)
     deck = Deck(slug=slug, title=title or slug, cards=tuple(cards), desired_retention=retention,
-                description=description)
+                description=description, easy_days=easy_days)
     return deck, sort_issues(reader.issues)
+
+
+def _easy_days(reader: _Reader, top: dict[str, _Field]) -> tuple[float, ...]:
+    """`easy_days: {sat: 0.5, sun: 0}`: weekday -> share of a normal day's reviews (0-1)."""
+    node = top["easy_days"][1] if "easy_days" in top else None
+    if node is None or isinstance(node, ScalarNode) and reader.scalar(node) is None:
+        return NORMAL_WEEK
+    if not isinstance(node, MappingNode):
+        reader.note(Severity.ERROR, "bad-value", "easy_days must be a mapping of weekdays to the share of a "
+                    "normal day's reviews, e.g. {sat: 0.5, sun: 0.5}", _line(node))
+        return NORMAL_WEEK
+    shares: dict[str, float] = {}
+    for day, (_, value_node) in reader.mapping(node).items():
+        raw = reader.scalar(value_node) if isinstance(value_node, ScalarNode) else None
+        try:
+            shares[day] = float(raw or "")
+        except ValueError:
+            reader.note(Severity.ERROR, "bad-value", f"easy_days: {day} needs the share of a normal day's "
+                        "reviews, a number from 0 to 1 (e.g. sat: 0.5)", _line(value_node))
+    try:
+        return easy_days_from_dict(shares)
+    except ValueError as exc:
+        reader.note(Severity.ERROR, "bad-value", f"easy_days: {exc}", _line(node))
+        return NORMAL_WEEK
 
 
 def _compose(text: str) -> MappingNode:
@@ -247,19 +278,21 @@ def _card(reader: _Reader, node: Node) -> Card | None:
             reader.note(Severity.WARNING, "unknown-key", _unknown_key(key, allowed, f"a {kind} card"),
                         _line(key_node))
     level = reader.text(fields, "level")
+    concept = reader.text(fields, "concept")
     if kind is CardKind.FLASHCARD:
         return Flashcard(front=reader.text(fields, "front") or "", back=reader.text(fields, "back") or "",
-                         level=level, line=line)
+                         level=level, concept=concept, line=line)
     if kind is CardKind.PROMPT:
         return Prompt(question=reader.text(fields, "question") or "",
                       guidance=reader.text(fields, "guidance"),
-                      concepts=reader.texts(fields, "concepts", single_ok=True), level=level, line=line)
+                      concepts=reader.texts(fields, "concepts", single_ok=True), level=level,
+                      concept=concept, line=line)
     options = reader.texts(fields, "options", single_ok=False)
     return MultipleChoice(
         question=reader.text(fields, "question") or "", options=options,
         answer=_answer(reader, fields, options), solution=reader.texts(fields, "solution", single_ok=True),
         hint=reader.text(fields, "hint"), mistakes=reader.texts(fields, "mistakes", single_ok=True),
-        level=level, line=line)
+        level=level, concept=concept, line=line)
 
 
 def _kind(reader: _Reader, fields: dict[str, _Field], line: int) -> CardKind | None:
@@ -322,7 +355,7 @@ _Dumper.add_representer(str, _represent_str)
 
 def card_to_yaml_dict(card: Card) -> dict[str, Any]:
     """The mapping a card is written as: `type` first, empty values left out."""
-    out: dict[str, Any] = {"type": card.kind.value, "level": card.level}
+    out: dict[str, Any] = {"type": card.kind.value, "level": card.level, "concept": card.concept}
     if isinstance(card, Flashcard):
         out.update(front=card.front, back=card.back)
     elif isinstance(card, MultipleChoice):
@@ -341,6 +374,8 @@ def dump_yaml_deck(deck: Deck) -> str:
     if deck.description is not None:
         data["description"] = deck.description
     data["desired_retention"] = deck.desired_retention
+    if deck.easy_days != NORMAL_WEEK:
+        data["easy_days"] = easy_days_to_dict(deck.easy_days)
     data["cards"] = [card_to_yaml_dict(c) for c in deck.cards]
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
                      width=1_000_000)

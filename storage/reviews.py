@@ -20,12 +20,14 @@ from storage.timefmt import iso, parse, parse_optional
 
 # The columns of card_states, in this order everywhere below.
 _STATE_COLUMNS = ("user_id", "deck", "card_id", "state", "step", "stability", "difficulty", "due",
-                  "last_review", "reps", "lapses", "seq", "suspended_at")
+                  "last_review", "reps", "lapses", "seq", "suspended_at", "last_day")
 
 
 @dataclass(frozen=True)
 class CardState:
-    """A learner's FSRS state of one card. `state` is fsrs.State's value; times are UTC."""
+    """A learner's FSRS state of one card. `state` is fsrs.State's value; times are UTC. `last_day` is
+    the learning day of the last review in the learner's zone then: FSRS counts elapsed time from it,
+    in whole learning days (bot/srs.py)."""
 
     user_id: str
     deck: str
@@ -40,24 +42,29 @@ class CardState:
     lapses: int
     seq: int  # the seq of the last review recorded
     suspended_at: datetime | None = None
+    last_day: date | None = None
 
     def to_row(self) -> tuple[Any, ...]:
         return (self.user_id, self.deck, self.card_id, self.state, self.step, self.stability, self.difficulty,
                 iso(self.due), None if self.last_review is None else iso(self.last_review), self.reps,
-                self.lapses, self.seq, None if self.suspended_at is None else iso(self.suspended_at))
+                self.lapses, self.seq, None if self.suspended_at is None else iso(self.suspended_at),
+                None if self.last_day is None else self.last_day.isoformat())
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> CardState:
+        """From a row in _STATE_COLUMNS order (older undo snapshots lack `last_day`: None)."""
+        last_day = row[13] if len(row) > 13 else None
         return cls(user_id=row[0], deck=row[1], card_id=row[2], state=row[3], step=row[4], stability=row[5],
                    difficulty=row[6], due=parse(row[7]), last_review=parse_optional(row[8]), reps=row[9],
-                   lapses=row[10], seq=row[11], suspended_at=parse_optional(row[12]))
+                   lapses=row[10], seq=row[11], suspended_at=parse_optional(row[12]),
+                   last_day=None if last_day is None else date.fromisoformat(last_day))
 
     def to_dict(self) -> dict[str, Any]:
         return dict(zip(_STATE_COLUMNS, self.to_row(), strict=True))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CardState:
-        return cls.from_row([data[c] for c in _STATE_COLUMNS])
+        return cls.from_row([data.get(c) for c in _STATE_COLUMNS])
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ class ReviewRecord:
     reviewed_at: datetime  # UTC
     learning_day: date  # in the learner's zone
     duration_ms: int | None
-    source: str  # cli | dm | channel
+    source: str  # one of bot.tutor.SOURCES
     before: CardState | None
     due: datetime  # next due this review gave, UTC
     leech: bool
@@ -229,22 +236,29 @@ def due_review_rows(db: sqlite_utils.Database, *, before: datetime, user_id: str
     return [DueRow(user_id=r[0], deck=r[1], card_id=r[2], due=parse(r[3]), seq=r[4]) for r in rows]
 
 
-def unseen_card_rows(db: sqlite_utils.Database, *, user_id: str | None = None,
-                     deck: str | None = None) -> list[tuple[str, str, str]]:
-    """(user_id, deck, card_id) of cards the learner has never reviewed, in deck order, at most the
-    enrollment's new_per_day of them per deck (today's remaining slots are at most that)."""
+def unseen_card_rows(db: sqlite_utils.Database, *, user_id: str | None = None, deck: str | None = None,
+                     look_ahead: int = 0) -> list[tuple[str, str, str]]:
+    """(user_id, deck, card_id) of cards the learner has never reviewed, in introduction order: the
+    deck's kinds taken in turn (flashcard, question, flashcard…; the kinds in the order they first
+    appear, each kind in deck order), at most new_per_day + `look_ahead` per deck (today's slots are
+    at most new_per_day; the planner skips the cards the concept rules hold back). The order is the
+    deck's, not the day's, so the cards left today stay the same while the member answers."""
     filters, params = equal_to({"e.user_id": user_id, "e.deck": deck})
     where = f" AND {filters}" if filters else ""
-    sql = f"""SELECT user_id, deck, card_id FROM (
-        SELECT e.user_id, e.deck, c.card_id, c.position, e.new_per_day,
-               row_number() OVER (PARTITION BY e.user_id, e.deck ORDER BY c.position) AS n
+    sql = f"""WITH intro AS (
+        SELECT deck, card_id, row_number() OVER (PARTITION BY deck, kind ORDER BY position) AS kind_index,
+               min(position) OVER (PARTITION BY deck, kind) AS kind_first
+        FROM cards WHERE retired_at IS NULL AND kind != 'prompt')
+    SELECT user_id, deck, card_id FROM (
+        SELECT e.user_id, e.deck, i.card_id, i.kind_index, i.kind_first, e.new_per_day,
+               row_number() OVER (PARTITION BY e.user_id, e.deck ORDER BY i.kind_index, i.kind_first) AS n
         FROM enrollments e
         JOIN learners l ON l.user_id = e.user_id AND l.paused_at IS NULL
-        JOIN cards c ON c.deck = e.deck AND c.retired_at IS NULL AND c.kind != 'prompt'
+        JOIN intro i ON i.deck = e.deck
         WHERE e.left_at IS NULL {where} AND NOT EXISTS (SELECT 1 FROM card_states s
-              WHERE s.user_id = e.user_id AND s.deck = e.deck AND s.card_id = c.card_id))
-        WHERE n <= new_per_day ORDER BY user_id, deck, position"""
-    return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, params)]
+              WHERE s.user_id = e.user_id AND s.deck = e.deck AND s.card_id = i.card_id))
+        WHERE n <= new_per_day + ? ORDER BY user_id, deck, kind_index, kind_first"""
+    return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, [*params, look_ahead])]
 
 
 def day_counts(db: sqlite_utils.Database, days: Iterable[date], *,
@@ -262,6 +276,96 @@ def day_counts(db: sqlite_utils.Database, days: Iterable[date], *,
         params += values
     rows = db.conn.execute(sql + " GROUP BY user_id, deck, learning_day", params)
     return {(r[0], r[1], date.fromisoformat(r[2])): (r[3], r[4]) for r in rows}
+
+
+def due_load(db: sqlite_utils.Database, user_id: str, *, start: datetime, end: datetime,
+             exclude: tuple[str, str]) -> list[tuple[datetime, int]]:
+    """(due moment, cards) for the learner's cards not suspended due in [start, end) (UTC), leaving out
+    `exclude` = (deck, card_id): the load each day already carries, for spreading a new due date."""
+    rows = db.conn.execute(
+        "SELECT due, count(*) FROM card_states WHERE user_id = ? AND suspended_at IS NULL"
+        " AND due >= ? AND due < ? AND NOT (deck = ? AND card_id = ?) GROUP BY due",
+        (user_id, iso(start), iso(end), *exclude))
+    return [(parse(r[0]), r[1]) for r in rows]
+
+
+def answer_times(db: sqlite_utils.Database, user_id: str, *, sources: Sequence[str],
+                 limit: int) -> list[int]:
+    """The learner's last `limit` answer times (ms) of right multiple-choice answers from `sources`."""
+    marks = ", ".join("?" * len(sources))
+    rows = db.conn.execute(
+        f"SELECT duration_ms FROM review_log WHERE user_id = ? AND correct = 1 AND duration_ms IS NOT NULL"
+        f" AND source IN ({marks}) ORDER BY id DESC LIMIT ?", (user_id, *sources, limit))
+    return [r[0] for r in rows]
+
+
+@dataclass(frozen=True)
+class DayMark:
+    """When a learner last reviewed a card (learning day) and how often: for the concept rules."""
+
+    user_id: str
+    deck: str
+    card_id: str
+    last_day: date | None
+    reps: int
+
+
+def day_marks(db: sqlite_utils.Database, *, since: date, card_ids: Iterable[str],
+              user_id: str | None = None) -> list[DayMark]:
+    """States reviewed on `since` or later, and the states of `card_ids` whenever reviewed."""
+    ids = sorted(set(card_ids))
+    sql = (f"SELECT user_id, deck, card_id, last_day, reps FROM card_states"
+           f" WHERE (last_day >= ? OR card_id IN ({', '.join('?' * len(ids))}))")
+    params: list[Any] = [since.isoformat(), *ids]
+    filters, values = equal_to({"user_id": user_id})
+    if filters:
+        sql += " AND " + filters
+        params += values
+    return [DayMark(user_id=r[0], deck=r[1], card_id=r[2],
+                    last_day=None if r[3] is None else date.fromisoformat(r[3]), reps=r[4])
+            for r in db.conn.execute(sql, params)]
+
+
+@dataclass(frozen=True)
+class RatedReview:
+    """One review as a memory model sees it: which card, the grade, when, and on which learning day."""
+
+    user_id: str
+    deck: str
+    card_id: str
+    rating: int
+    reviewed_at: datetime  # UTC
+    learning_day: date
+
+
+def rated_reviews(db: sqlite_utils.Database, *, user_id: str | None = None,
+                  deck: str | None = None) -> list[RatedReview]:
+    """The review log (of a learner, a deck, or both) oldest first, without the undo snapshots."""
+    where, params = equal_to({"user_id": user_id, "deck": deck})
+    sql = ("SELECT user_id, deck, card_id, rating, reviewed_at, learning_day FROM review_log"
+           f"{' WHERE ' + where if where else ''} ORDER BY reviewed_at, id")
+    return [RatedReview(user_id=r[0], deck=r[1], card_id=r[2], rating=r[3], reviewed_at=parse(r[4]),
+                        learning_day=date.fromisoformat(r[5])) for r in db.conn.execute(sql, params)]
+
+
+def review_counts(db: sqlite_utils.Database, by: str) -> dict[str, int]:
+    """Reviews in the log per learner (`by="user_id"`) or per deck (`by="deck"`)."""
+    if by not in ("user_id", "deck"):
+        raise ValueError(f"count reviews by user_id or deck, not {by!r}")
+    return dict(db.conn.execute(f"SELECT {by}, count(*) FROM review_log GROUP BY {by}").fetchall())
+
+
+MemoryRow = tuple[float | None, float | None, str, str, str]  # stability, difficulty, user_id, deck, card_id
+
+
+def set_memory(db: sqlite_utils.Database, rows: Iterable[MemoryRow]) -> None:
+    """Set (stability, difficulty) of (user_id, deck, card_id) states, after new FSRS parameters were
+    adopted (due dates are kept, as Anki keeps them). Call inside `transaction(db)`."""
+    conn = db.conn
+    if not conn.in_transaction:
+        raise RuntimeError("set_memory must run inside transaction(db)")
+    conn.executemany("UPDATE card_states SET stability = ?, difficulty = ?"
+                     " WHERE user_id = ? AND deck = ? AND card_id = ?", rows)
 
 
 def insert_history(db: sqlite_utils.Database, states: Iterable[CardState],

@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.learning_day import starts_a_day
 from bot.slack.escape import esc
 from bot.tutor import DeckSummary, Learner, LearnerStats, Rating, ReviewResult
 from content.model import (
@@ -148,16 +149,18 @@ def format_interval(interval: timedelta) -> str:
 
 
 def format_when(moment: datetime | None, tz: str, now: datetime) -> str:
-    """`today 08:30`, `tomorrow 08:30`, `Thu 6 Mar 08:30` in the zone `tz`."""
+    """`today 08:30`, `tomorrow 08:30`, `Thu 6 Mar 08:30` in the zone `tz`; a due date, which is the
+    start of a learning day, as the day alone: `tomorrow`, `Thu 6 Mar`."""
     if moment is None:
         return "nothing scheduled"
     zone = ZoneInfo(tz)
     local, today = moment.astimezone(zone), now.astimezone(zone).date()
+    at = "" if starts_a_day(moment, tz) else f" {local:%H:%M}"
     if local.date() <= today:
-        return "now" if moment <= now else f"today {local:%H:%M}"
+        return "now" if moment <= now else f"today{at}"
     if local.date() == today + timedelta(days=1):
-        return f"tomorrow {local:%H:%M}"
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+        return f"tomorrow{at}"
+    return f"{local:%a} {local.day} {local:%b}{at}"
 
 
 def format_percent(share: float | None) -> str:
