@@ -216,6 +216,8 @@ def stats(args: argparse.Namespace) -> int:
           f"cards learned {s.cards_learned}")
     if s.next_due is not None:
         print(f"  next due {s.next_due.astimezone(zone(learner.tz)):%Y-%m-%d %H:%M} {learner.tz}")
+    if s.memory is not None:
+        print(f"  memory model: {s.memory.describe()}")
     return 0
 
 

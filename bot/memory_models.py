@@ -28,6 +28,7 @@ import sqlite_utils
 
 from bot.fsrs_fit import FitError, HistoryReview, Scores, fit, predictions, scores
 from bot.srs import DEFAULT_PARAMETERS, Srs, replay
+from bot.tutor_types import MemoryModelStatus
 from storage import decks as deck_store
 from storage import imported_reviews as imported_store
 from storage import memory_models as model_store
@@ -98,6 +99,18 @@ def in_use(db: sqlite_utils.Database, user_id: str, deck: str | None) -> InUse:
     if team is not None and team.parameters is not None:
         return InUse("team", team.parameters, team)
     return InUse("default", DEFAULT_PARAMETERS, None)
+
+
+def status(db: sqlite_utils.Database, user_id: str, decks: Sequence[str]) -> MemoryModelStatus:
+    """The member's memory model: personal, the team prior of their first deck that has one, or the
+    defaults; with the size of their history."""
+    reviews = review_store.review_count(db, user_id) + imported_store.imported_count(db, user_id)
+    found = next((u for u in (in_use(db, user_id, d) for d in decks) if u.kind != "default"),
+                 in_use(db, user_id, None))
+    fit_row = found.fit
+    return MemoryModelStatus(kind=found.kind, reviews=reviews, needed=MIN_REVIEWS,
+                             fitted_at=None if fit_row is None else fit_row.fitted_at,
+                             fit_reviews=None if fit_row is None else fit_row.trained_on, deck=found.deck)
 
 
 def member_history(db: sqlite_utils.Database, user_id: str) -> list[HistoryReview]:

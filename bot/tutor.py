@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
@@ -393,7 +394,8 @@ class Tutor:
         with self.lock:
             learner = self._require_learner(user_id)
             new_today = sum(1 for item in self.due_cards(user_id, now) if item.is_new)
-            return learner_stats(self.db, learner.user_id, learner.tz, self._aware(now), new_today=new_today)
+            found = learner_stats(self.db, learner.user_id, learner.tz, self._aware(now), new_today=new_today)
+            return replace(found, memory=memory_models.status(self.db, user_id, learner.decks))
 
     def card_stats(self, deck: str) -> list[CardStats]:
         """Per active scheduled card of the deck, in deck order: attempts by everyone, % right and

@@ -46,6 +46,11 @@ def imported_of(db: sqlite_utils.Database, user_id: str) -> list[ImportedReview]
                            learning_day=date.fromisoformat(r[4]), duration_ms=r[5]) for r in rows]
 
 
+def imported_count(db: sqlite_utils.Database, user_id: str) -> int:
+    return int(db.conn.execute("SELECT count(*) FROM imported_reviews WHERE user_id = ?",
+                               (user_id,)).fetchone()[0])
+
+
 def imported_counts(db: sqlite_utils.Database) -> dict[str, int]:
     """Imported reviews per member."""
     return dict(db.conn.execute("SELECT user_id, count(*) FROM imported_reviews GROUP BY user_id").fetchall())

@@ -348,6 +348,10 @@ def rated_reviews(db: sqlite_utils.Database, *, user_id: str | None = None,
                         learning_day=date.fromisoformat(r[5])) for r in db.conn.execute(sql, params)]
 
 
+def review_count(db: sqlite_utils.Database, user_id: str) -> int:
+    return int(db.conn.execute("SELECT count(*) FROM review_log WHERE user_id = ?", (user_id,)).fetchone()[0])
+
+
 def review_counts(db: sqlite_utils.Database, by: str) -> dict[str, int]:
     """Reviews in the log per learner (`by="user_id"`) or per deck (`by="deck"`)."""
     if by not in ("user_id", "deck"):

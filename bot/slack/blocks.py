@@ -364,6 +364,8 @@ def stats_message(learner: Learner, stats: LearnerStats, now: datetime) -> Messa
             f"*{format_percent(stats.retention_30d)}* · cards learned *{stats.cards_learned}*\n"
             f"Next review *{format_when(stats.next_due, learner.tz, now)}*\n"
             f"Decks {decks} · {delivery_line(learner)}")
+    if stats.memory is not None:
+        text += f"\nMemory model: {esc(stats.memory.describe())}"
     fallback = (f"Streak {stats.streak} days, due today {stats.due_today}, "
                 f"this week {stats.reviewed_this_week} reviews")
     return Message(fallback, [section(text)])
