@@ -139,7 +139,8 @@ class ReviewSession:
         card = result.card
         if isinstance(card, MultipleChoice) and card.answer is not None:
             right = f"{card.answer + 1}) {card.options[card.answer]}"
-            self.say("✓ Right!" if result.correct else f"✗ Not quite. The answer is {right}")
+            why = f" Graded Hard: {result.reason}." if result.reason else ""
+            self.say(f"✓ Right!{why}" if result.correct else f"✗ Not quite. The answer is {right}")
             for index, line in enumerate(card.solution):
                 self.say(f"  {'Solution:' if index == 0 else '         '} {line}")
             if card.hint:

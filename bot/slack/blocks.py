@@ -267,7 +267,8 @@ def mcq_result_blocks(card: MultipleChoice, result: ReviewResult) -> list[Block]
         if right is not None:
             verdict += f"\n*Answer:* {option_line(card, right)}"
     blocks = [section(esc(card.question)), section(verdict), *explanation_blocks(card)]
-    blocks.append(context(f"Next review in {format_interval(result.interval)}"))
+    why = f" · graded Hard: {esc(result.reason)}" if result.reason else ""
+    blocks.append(context(f"Next review in {format_interval(result.interval)}{why}"))
     return blocks
 
 
