@@ -4,7 +4,7 @@
     tutor deck lint PATH [--json]        check it; exit 1 when it has errors
     tutor deck import PATH [--json]      store it (refused on lint errors)
     tutor deck list [--json]             decks in the database
-    tutor deck export DECK --format yaml|json|apkg [-o OUT]
+    tutor deck export DECK --format yaml|json|apkg [-o OUT] [--user NAME]
     tutor review --user NAME [--deck DECK] [--tz ZONE]   review what is due, in the terminal
     tutor stats --user NAME [--json]
     tutor optimize --user NAME [--json]  fit a member's FSRS parameters now (bot/cli_optimize.py)
@@ -163,8 +163,16 @@ def deck_list(args: argparse.Namespace) -> int:
 def deck_export(args: argparse.Namespace) -> int:
     from content.export import export_deck
 
-    deck = _tutor(args).deck(args.deck)
-    path = export_deck(deck, args.format, Path(args.output))
+    tutor = _tutor(args)
+    deck = tutor.deck(args.deck)
+    progress = None
+    if args.user is not None:
+        if args.format != "apkg":
+            raise UsageError("--user adds a member's progress to an Anki package: use it with --format apkg")
+        from bot.anki_export import member_progress
+
+        progress = member_progress(tutor, args.user, args.deck)
+    path = export_deck(deck, args.format, Path(args.output), progress=progress)
     print(path)
     return 0
 
@@ -285,6 +293,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub.add_argument("deck", metavar="DECK", help="the deck's slug (see `tutor deck list`)")
     sub.add_argument("--format", required=True, choices=("yaml", "json", "apkg"))
     sub.add_argument("-o", "--output", default=".", help="a file, or a folder for DECK.EXT (default: .)")
+    sub.add_argument("--user", help="apkg: carry this member's review history and FSRS memory state")
     sub.set_defaults(handler=deck_export)
 
     sub = commands.add_parser("review", help="review what is due, in the terminal")
