@@ -29,7 +29,8 @@ LOOK_AHEAD = 50  # unseen cards read past the day's new-card slots, to skip thos
 
 class DeckCards:
     """A deck's cards as of one revision: all by id (retired too, for old answers), active in order,
-    and which active flashcards teach each concept."""
+    the scheduled kinds in the order they first appear, and which active flashcards teach each
+    concept."""
 
     def __init__(self, row: deck_store.DeckRow, stored: Sequence[deck_store.StoredCard]) -> None:
         self.revision = row.revision
@@ -37,6 +38,8 @@ class DeckCards:
         self.by_id: dict[str, Card] = {s.card_id: card_from_dict(s.data) for s in stored}
         self.retired = frozenset(s.card_id for s in stored if s.retired_at is not None)
         self.active = tuple(self.by_id[s.card_id] for s in stored if s.retired_at is None)
+        self.position = {card.id: index for index, card in enumerate(self.active)}
+        self.kinds = tuple(dict.fromkeys(c.kind for c in self.active if c.kind is not CardKind.PROMPT))
         self.concept_flashcards: dict[str, frozenset[str]] = {}
         for card in self.active:
             if card.kind is CardKind.FLASHCARD and card.concept is not None:
@@ -111,9 +114,14 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
     for mark in review_store.day_marks(db, since=min(today.values()), card_ids=teaching, user_id=user_id):
         marks[mark.user_id].append(mark)
     rules = {u: _ConceptRules(today[u], marks.get(u, ()), decks) for u in today}
+    introduced: dict[tuple[str, str], set[str]] = defaultdict(set)  # new cards answered today
+    for u, found in marks.items():
+        for mark in found:
+            if mark.last_day == today[u] and mark.reps == 1:
+                introduced[u, mark.deck].add(mark.card_id)
 
     reviews: dict[str, list[tuple[datetime, int, DueItem]]] = defaultdict(list)
-    candidates: dict[str, list[tuple[str, Card, int]]] = defaultdict(list)  # new: (deck, card, slots)
+    new: dict[str, list[DueItem]] = defaultdict(list)
     deck_rank: dict[str, int] = defaultdict(int)
     for e in enrollments:
         u, cards = e.user_id, decks[e.deck]
@@ -131,33 +139,40 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
             review_slots -= 1
             reviews[u].append((row.due, rank, DueItem(deck=e.deck, card=card, is_new=False, seq=row.seq + 1,
                                                       due=row.due)))
-        new_slots = max(0, e.new_per_day - new_done)
-        fresh = [c for c in (cards.by_id.get(i) for i in unseen.get((u, e.deck), [])) if c is not None]
-        candidates[u] += [(e.deck, c, new_slots) for c in fresh]
+        fresh = _new_cards(cards, e.new_per_day, unseen.get((u, e.deck), []), introduced[u, e.deck], rules[u])
+        new[u] += [DueItem(deck=e.deck, card=card, is_new=True, seq=1)
+                   for card in fresh[:max(0, e.new_per_day - new_done)]]
     plan: dict[str, list[DueItem]] = {}
     for u in today:
         ordered = [item for _, _, item in sorted(reviews.get(u, []), key=lambda t: (t[0], t[1]))]
-        plan[u] = ordered + _new_cards(candidates.get(u, []), rules[u])
+        plan[u] = ordered + new.get(u, [])
     return plan
 
 
-def _new_cards(candidates: Sequence[tuple[str, Card, int]], rules: _ConceptRules) -> list[DueItem]:
-    """Per deck in order: the deck's unseen cards in introduction order, those the rules allow, up to
-    the deck's free slots."""
-    by_deck: dict[str, list[Card]] = defaultdict(list)
-    slots: dict[str, int] = {}
-    for deck, card, free in candidates:
-        by_deck[deck].append(card)
-        slots[deck] = free
-    chosen: list[DueItem] = []
-    for deck, cards in by_deck.items():
-        taken = 0
-        for card in cards:
-            if taken >= slots[deck]:
-                break
-            if rules.allow(deck, card):
-                chosen.append(DueItem(deck=deck, card=card, is_new=True, seq=1))
-                taken += 1
+def _new_cards(cards: DeckCards, per_day: int, unseen: Sequence[str], introduced: set[str],
+               rules: _ConceptRules) -> list[Card]:
+    """The day's new cards not yet answered: the kinds taken in turn (in the order they first appear
+    in the deck), each kind in deck order, skipping what the concept rules hold back, `per_day` in
+    all. The cards already introduced today keep their places, so the day's list does not change
+    while the member answers it."""
+    queues: dict[CardKind, list[Card]] = {kind: [] for kind in cards.kinds}
+    for card_id in sorted({*unseen, *introduced}, key=lambda i: cards.position.get(i, len(cards.position))):
+        card = cards.by_id.get(card_id)
+        if card is not None and card.kind in queues:
+            queues[card.kind].append(card)
+    chosen: list[Card] = []
+    done = 0
+    while done < per_day and any(queues.values()):
+        for queue in queues.values():
+            while queue and done < per_day:
+                card = queue.pop(0)
+                if card.id in introduced:
+                    done += 1
+                    break
+                if rules.allow(cards.row.slug, card):
+                    chosen.append(card)
+                    done += 1
+                    break
     return chosen
 
 

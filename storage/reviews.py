@@ -238,26 +238,20 @@ def due_review_rows(db: sqlite_utils.Database, *, before: datetime, user_id: str
 
 def unseen_card_rows(db: sqlite_utils.Database, *, user_id: str | None = None, deck: str | None = None,
                      look_ahead: int = 0) -> list[tuple[str, str, str]]:
-    """(user_id, deck, card_id) of cards the learner has never reviewed, in introduction order: the
-    deck's kinds taken in turn (flashcard, question, flashcard…; the kinds in the order they first
-    appear, each kind in deck order), at most new_per_day + `look_ahead` per deck (today's slots are
-    at most new_per_day; the planner skips the cards the concept rules hold back). The order is the
-    deck's, not the day's, so the cards left today stay the same while the member answers."""
+    """(user_id, deck, card_id) of cards the learner has never reviewed, in deck order, at most
+    new_per_day + `look_ahead` of each kind per deck (today's slots are at most new_per_day; the
+    planner takes the kinds in turn and skips the cards the concept rules hold back)."""
     filters, params = equal_to({"e.user_id": user_id, "e.deck": deck})
     where = f" AND {filters}" if filters else ""
-    sql = f"""WITH intro AS (
-        SELECT deck, card_id, row_number() OVER (PARTITION BY deck, kind ORDER BY position) AS kind_index,
-               min(position) OVER (PARTITION BY deck, kind) AS kind_first
-        FROM cards WHERE retired_at IS NULL AND kind != 'prompt')
-    SELECT user_id, deck, card_id FROM (
-        SELECT e.user_id, e.deck, i.card_id, i.kind_index, i.kind_first, e.new_per_day,
-               row_number() OVER (PARTITION BY e.user_id, e.deck ORDER BY i.kind_index, i.kind_first) AS n
+    sql = f"""SELECT user_id, deck, card_id FROM (
+        SELECT e.user_id, e.deck, c.card_id, c.position, e.new_per_day,
+               row_number() OVER (PARTITION BY e.user_id, e.deck, c.kind ORDER BY c.position) AS n
         FROM enrollments e
         JOIN learners l ON l.user_id = e.user_id AND l.paused_at IS NULL
-        JOIN intro i ON i.deck = e.deck
+        JOIN cards c ON c.deck = e.deck AND c.retired_at IS NULL AND c.kind != 'prompt'
         WHERE e.left_at IS NULL {where} AND NOT EXISTS (SELECT 1 FROM card_states s
-              WHERE s.user_id = e.user_id AND s.deck = e.deck AND s.card_id = i.card_id))
-        WHERE n <= new_per_day + ? ORDER BY user_id, deck, kind_index, kind_first"""
+              WHERE s.user_id = e.user_id AND s.deck = e.deck AND s.card_id = c.card_id))
+        WHERE n <= new_per_day + ? ORDER BY user_id, deck, position"""
     return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, [*params, look_ahead])]
 
 

@@ -32,9 +32,9 @@ def learn(tutor: Tutor, user: str, deck: str, card_id: str, now: datetime, ratin
     return tutor.grade(user, deck, card_id, rating, seq=tutor.next_seq(user, deck, card_id), now=now)
 
 
-def interleaved(tutor: Tutor, deck: str = "d") -> list[str]:
-    """The deck's scheduled cards with kinds taken in turn, each kind in deck order."""
-    cards = tutor.deck(deck).scheduled_cards
+def interleaved(tutor: Tutor, deck: str = "d", *, leaving_out: tuple[str, ...] = ()) -> list[str]:
+    """The deck's scheduled cards (but `leaving_out`) with kinds taken in turn, each in deck order."""
+    cards = [c for c in tutor.deck(deck).scheduled_cards if c.id not in leaving_out]
     kinds = [[c.id for c in cards if c.kind is kind] for kind in (CardKind.FLASHCARD, CardKind.MCQ)]
     return [card_id for pair in zip_longest(*kinds) for card_id in pair if card_id is not None]
 
@@ -54,8 +54,9 @@ def test_new_cards_interleave_kinds_in_deck_order_up_to_the_daily_limit(tutor):
     assert [i.card.id for i in tutor.due_cards("ana", now + timedelta(hours=1))] == [order[1]]
     # ...until the next learning day, which starts at 04:00 local.
     assert len(tutor.due_cards("ana", berlin(2025, 3, 4, 3, 59))) == 1
+    # The next day starts the turns again, with a flashcard.
     assert [i.card.id for i in tutor.due_cards("ana", berlin(2025, 3, 4, 4, 0)) if i.is_new] == \
-        [order[1], order[3], order[4]]
+        interleaved(tutor, leaving_out=(order[0], order[2]))[:3]
 
 
 def test_due_reviews_come_first_most_overdue_first_then_new_cards(tutor):
@@ -64,7 +65,7 @@ def test_due_reviews_come_first_most_overdue_first_then_new_cards(tutor):
     learn(tutor, "ana", "d", ids[0], berlin(2025, 3, 1, 9, 0), Rating.AGAIN)  # due 2 Mar
     learn(tutor, "ana", "d", ids[1], berlin(2025, 2, 28, 9, 0), Rating.AGAIN)  # due 1 Mar: more overdue
     due = tutor.due_cards("ana", berlin(2025, 3, 3, 8, 30))
-    fresh = [card_id for card_id in interleaved(tutor) if card_id not in ids[:2]][:2]
+    fresh = interleaved(tutor, leaving_out=tuple(ids[:2]))[:2]
     assert [(i.card.id, i.is_new) for i in due] == [(ids[1], False), (ids[0], False), (fresh[0], True),
                                                     (fresh[1], True)]
     assert due[0].seq == 2 and due[0].due is not None and due[0].due < due[1].due
