@@ -13,7 +13,6 @@ from content.model import CardKind
 from storage import reviews as review_store
 from storage.db import open_db
 
-
 DAY = datetime(2025, 3, 3, tzinfo=UTC)  # MONDAY's learning day at midnight: what fsrs is fed (bot/srs.py)
 
 

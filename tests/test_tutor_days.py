@@ -94,10 +94,12 @@ def test_hard_at_night_then_good_next_morning_counts_a_learning_day(tutor):
     assert good.interval == timedelta(days=5)
     assert good.due == berlin(2025, 3, 4 + good.interval.days, 4, 0)
     state = review_store.get_state(tutor.db, "ana", "d", card_id)
-    assert state is not None and state.last_day == date(2025, 3, 4) and state.last_review == berlin(2025, 3, 4, 8)
+    assert state is not None and state.last_day == date(2025, 3, 4)
+    assert state.last_review == berlin(2025, 3, 4, 8)
     # fsrs fed the real moments (12 hours apart) would have given 1 day:
     hours = fsrs.Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
-    card, _ = hours.review_card(fsrs.Card(card_id=1), fsrs.Rating.Hard, berlin(2025, 3, 3, 20).astimezone(UTC))
+    evening = berlin(2025, 3, 3, 20).astimezone(UTC)
+    card, _ = hours.review_card(fsrs.Card(card_id=1), fsrs.Rating.Hard, evening)
     card, _ = hours.review_card(card, fsrs.Rating.Good, berlin(2025, 3, 4, 8).astimezone(UTC))
     assert card.due - berlin(2025, 3, 4, 8) == timedelta(days=1)
 
