@@ -8,7 +8,7 @@ per learner, in the learner's own zone.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 import sqlite_utils
@@ -50,22 +50,19 @@ class DeckCards:
 class _ConceptRules:
     """One learner's concept rules for one learning day: at most one card of a (deck, concept) a day,
     and a concept's multiple-choice question only once one of its flashcards was reviewed on an
-    earlier day (so a flashcard failed yesterday cannot come back right before its question today)."""
+    earlier day (so a flashcard failed yesterday cannot come back right before its question today).
+    `reviewed_today` and `learned` (flashcards first reviewed before today) are (deck, card_id)."""
 
-    def __init__(self, today: date, marks: Sequence[review_store.DayMark],
+    def __init__(self, reviewed_today: Iterable[tuple[str, str]], learned: Iterable[tuple[str, str]],
                  decks: dict[str, DeckCards]) -> None:
-        self.taken: set[tuple[str, str]] = set()
-        self.learned: set[tuple[str, str]] = set()  # flashcards reviewed on an earlier day
-        for mark in marks:
-            card = decks[mark.deck].by_id.get(mark.card_id) if mark.deck in decks else None
-            if card is None or card.concept is None:
-                continue
-            if mark.last_day == today:
-                self.taken.add((mark.deck, card.concept))
-            earlier = mark.last_day is None or mark.last_day < today or mark.reps > 1
-            if card.kind is CardKind.FLASHCARD and earlier:
-                self.learned.add((mark.deck, card.concept))
         self.decks = decks
+        self.taken = {key for key in (self._concept(d, c) for d, c in reviewed_today) if key}
+        self.learned = {key for key in (self._concept(d, c) for d, c in learned) if key}
+
+    def _concept(self, deck: str, card_id: str) -> tuple[str, str] | None:
+        cards = self.decks.get(deck)
+        card = None if cards is None else cards.by_id.get(card_id)
+        return None if card is None or card.concept is None else (deck, card.concept)
 
     def allow(self, deck: str, card: Card) -> bool:
         """Whether `card` may be shown today; if so, its concept counts as taken from now on."""
@@ -87,9 +84,8 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
              deck: str | None = None) -> dict[str, list[DueItem]]:
     """user id -> today's items: per deck at most (reviews_per_day - reviews done today) due reviews
     and (new_per_day - new cards introduced today) new cards; then all reviews by due time (most
-    overdue first), then new cards deck by deck, their kinds interleaved (storage's introduction
-    order). The concept rules
-    (_ConceptRules) hold across both: a card they block waits for a later day without taking a slot.
+    overdue first), then new cards deck by deck, their kinds taken in turn (_new_cards). The concept
+    rules (_ConceptRules) hold across both: a card they block waits for a later day, taking no slot.
     Paused learners are not in `enrollments` (the caller drops them)."""
     today: dict[str, date] = {}
     day_ends: dict[str, datetime] = {}
@@ -107,18 +103,22 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
     unseen: dict[tuple[str, str], list[str]] = defaultdict(list)
     for u, d, card_id in review_store.unseen_card_rows(db, user_id=user_id, deck=deck, look_ahead=LOOK_AHEAD):
         unseen[u, d].append(card_id)
-    counts = review_store.day_counts(db, set(today.values()), user_id=user_id)
-    teaching = {card_id for cards in decks.values() for ids in cards.concept_flashcards.values()
-                for card_id in ids}
-    marks: dict[str, list[review_store.DayMark]] = defaultdict(list)
-    for mark in review_store.day_marks(db, since=min(today.values()), card_ids=teaching, user_id=user_id):
-        marks[mark.user_id].append(mark)
-    rules = {u: _ConceptRules(today[u], marks.get(u, ()), decks) for u in today}
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # new cards, reviews today
+    reviewed: dict[str, list[tuple[str, str]]] = defaultdict(list)
     introduced: dict[tuple[str, str], set[str]] = defaultdict(set)  # new cards answered today
-    for u, found in marks.items():
-        for mark in found:
-            if mark.last_day == today[u] and mark.reps == 1:
-                introduced[u, mark.deck].add(mark.card_id)
+    for u, d, card_id, seq, day in review_store.day_reviews(db, set(today.values()), user_id=user_id):
+        if day == today.get(u):
+            counts[u, d][seq > 1] += 1
+            reviewed[u].append((d, card_id))
+            if seq == 1:
+                introduced[u, d].add(card_id)
+    teaching = [(slug, card_id) for slug, cards in decks.items() for ids in cards.concept_flashcards.values()
+                for card_id in ids]
+    learned: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for u, d, card_id in review_store.reviewed_cards(db, teaching, user_id=user_id):
+        if card_id not in introduced.get((u, d), ()):
+            learned[u].append((d, card_id))
+    rules = {u: _ConceptRules(reviewed.get(u, ()), learned.get(u, ()), decks) for u in today}
 
     reviews: dict[str, list[tuple[datetime, int, DueItem]]] = defaultdict(list)
     new: dict[str, list[DueItem]] = defaultdict(list)
@@ -127,7 +127,7 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
         u, cards = e.user_id, decks[e.deck]
         rank = deck_rank[u]
         deck_rank[u] += 1
-        new_done, reviews_done = counts.get((u, e.deck, today[u]), (0, 0))
+        new_done, reviews_done = counts.get((u, e.deck), (0, 0))
         review_slots = max(0, e.reviews_per_day - reviews_done)
         end = day_ends[u]
         for row in due_rows.get((u, e.deck), ()):
@@ -154,19 +154,19 @@ def _new_cards(cards: DeckCards, per_day: int, unseen: Sequence[str], introduced
     """The day's new cards not yet answered: the kinds taken in turn (in the order they first appear
     in the deck), each kind in deck order, skipping what the concept rules hold back, `per_day` in
     all. The cards already introduced today keep their places, so the day's list does not change
-    while the member answers it."""
-    queues: dict[CardKind, list[Card]] = {kind: [] for kind in cards.kinds}
+    while the member answers it. (Card ids are passed along: a card's `id` is a hash, not free.)"""
+    queues: dict[CardKind, list[tuple[str, Card]]] = {kind: [] for kind in cards.kinds}
     for card_id in sorted({*unseen, *introduced}, key=lambda i: cards.position.get(i, len(cards.position))):
         card = cards.by_id.get(card_id)
         if card is not None and card.kind in queues:
-            queues[card.kind].append(card)
+            queues[card.kind].append((card_id, card))
     chosen: list[Card] = []
     done = 0
     while done < per_day and any(queues.values()):
         for queue in queues.values():
             while queue and done < per_day:
-                card = queue.pop(0)
-                if card.id in introduced:
+                card_id, card = queue.pop(0)
+                if card_id in introduced:
                     done += 1
                     break
                 if rules.allow(cards.row.slug, card):

@@ -255,21 +255,20 @@ def unseen_card_rows(db: sqlite_utils.Database, *, user_id: str | None = None, d
     return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, [*params, look_ahead])]
 
 
-def day_counts(db: sqlite_utils.Database, days: Iterable[date], *,
-               user_id: str | None = None) -> dict[tuple[str, str, date], tuple[int, int]]:
-    """(user, deck, learning day) -> (new cards introduced, reviews of seen cards) on those days."""
+def day_reviews(db: sqlite_utils.Database, days: Iterable[date], *,
+                user_id: str | None = None) -> list[tuple[str, str, str, int, date]]:
+    """(user, deck, card_id, seq, learning day) of every review on those learning days."""
     day_list = sorted({d.isoformat() for d in days})
     if not day_list:
-        return {}
-    sql = (f"SELECT user_id, deck, learning_day, sum(seq = 1), sum(seq > 1) FROM review_log"
+        return []
+    sql = (f"SELECT user_id, deck, card_id, seq, learning_day FROM review_log"
            f" WHERE learning_day IN ({', '.join('?' * len(day_list))})")
     params: list[object] = list(day_list)
     filters, values = equal_to({"user_id": user_id})
     if filters:
         sql += " AND " + filters
         params += values
-    rows = db.conn.execute(sql + " GROUP BY user_id, deck, learning_day", params)
-    return {(r[0], r[1], date.fromisoformat(r[2])): (r[3], r[4]) for r in rows}
+    return [(r[0], r[1], r[2], r[3], date.fromisoformat(r[4])) for r in db.conn.execute(sql, params)]
 
 
 def due_load(db: sqlite_utils.Database, user_id: str, *, start: datetime, end: datetime,
@@ -293,31 +292,20 @@ def answer_times(db: sqlite_utils.Database, user_id: str, *, sources: Sequence[s
     return [r[0] for r in rows]
 
 
-@dataclass(frozen=True)
-class DayMark:
-    """When a learner last reviewed a card (learning day) and how often: for the concept rules."""
-
-    user_id: str
-    deck: str
-    card_id: str
-    last_day: date | None
-    reps: int
-
-
-def day_marks(db: sqlite_utils.Database, *, since: date, card_ids: Iterable[str],
-              user_id: str | None = None) -> list[DayMark]:
-    """States reviewed on `since` or later, and the states of `card_ids` whenever reviewed."""
-    ids = sorted(set(card_ids))
-    sql = (f"SELECT user_id, deck, card_id, last_day, reps FROM card_states"
-           f" WHERE (last_day >= ? OR card_id IN ({', '.join('?' * len(ids))}))")
-    params: list[Any] = [since.isoformat(), *ids]
+def reviewed_cards(db: sqlite_utils.Database, deck_cards: Iterable[tuple[str, str]], *,
+                   user_id: str | None = None) -> list[tuple[str, str, str]]:
+    """(user_id, deck, card_id) of the learners' states of these (deck, card_id): reviewed at least once."""
+    wanted = sorted(set(deck_cards))
+    if not wanted:
+        return []
+    sql = (f"SELECT user_id, deck, card_id FROM card_states WHERE (deck, card_id) IN"
+           f" (VALUES {', '.join(['(?, ?)'] * len(wanted))})")
+    params: list[object] = [value for pair in wanted for value in pair]
     filters, values = equal_to({"user_id": user_id})
     if filters:
         sql += " AND " + filters
         params += values
-    return [DayMark(user_id=r[0], deck=r[1], card_id=r[2],
-                    last_day=None if r[3] is None else date.fromisoformat(r[3]), reps=r[4])
-            for r in db.conn.execute(sql, params)]
+    return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, params)]
 
 
 @dataclass(frozen=True)

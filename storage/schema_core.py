@@ -110,6 +110,7 @@ UPDATE card_states SET last_day = (
     WHERE r.user_id = card_states.user_id AND r.deck = card_states.deck AND r.card_id = card_states.card_id
     ORDER BY r.seq DESC LIMIT 1);
 CREATE INDEX card_states_user_due ON card_states (user_id, due) WHERE suspended_at IS NULL;
+CREATE INDEX card_states_card ON card_states (deck, card_id);  -- who has reviewed a card (concept rules)
 """),
     # SQLite cannot change a CHECK constraint in place: the log is copied into a table without the
     # list of sources, which bot.tutor.SOURCES now owns (one place to add a source).
