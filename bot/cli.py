@@ -202,7 +202,7 @@ def review(args: argparse.Namespace) -> int:
 
 
 def stats(args: argparse.Namespace) -> int:
-    from bot.learning_day import zone
+    from bot.cli_review import due_when
 
     tutor = _tutor(args)
     now = _now(args)
@@ -223,7 +223,7 @@ def stats(args: argparse.Namespace) -> int:
     print(f"  retention (30 days) {retention}, streak {s.streak} day{'s' * (s.streak != 1)}, "
           f"cards learned {s.cards_learned}")
     if s.next_due is not None:
-        print(f"  next due {s.next_due.astimezone(zone(learner.tz)):%Y-%m-%d %H:%M} {learner.tz}")
+        print(f"  next due {due_when(s.next_due, learner.tz, now)}")
     if s.memory is not None:
         print(f"  memory model: {s.memory.describe()}")
     return 0

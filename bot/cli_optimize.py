@@ -20,13 +20,17 @@ def add_parser(commands: Any) -> None:
     sub.set_defaults(handler=optimize)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
 def describe(report: FitReport) -> str:
     whose = f"memory model of {report.owner}" if report.scope == "member" else f"team prior of {report.owner}"
-    lines = [f"{whose}: {report.outcome.replace('_', ' ')} ({report.reviews:,} reviews; "
+    lines = [f"{whose}: {report.outcome.replace('_', ' ')} ({_count(report.reviews, 'review')}; "
              f"fitted on {report.trained_on:,}, scored on {report.scored:,} held out)"]
     if report.current is not None and report.fitted is not None:
         lines.append(f"  log loss   {_score(report.current.log_loss)} in use, "

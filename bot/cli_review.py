@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from bot.learning_day import starts_a_day, zone
+from bot.learning_day import learning_day, starts_a_day, zone
 from bot.tutor import DueItem, Rating, ReviewResult, Tutor
 from content.model import Flashcard, MultipleChoice
 
@@ -178,12 +178,21 @@ class ReviewSession:
         self.say(f"\nReviewed {len(fresh)} card{'s' * (len(fresh) != 1)}, {right} right. "
                  f"Streak: {stats.streak} day{'s' * (stats.streak != 1)}.")
         if stats.next_due is not None and learner is not None:
-            local = stats.next_due.astimezone(zone(learner.tz))
-            when = "now" if stats.next_due <= now else f"in {format_interval(stats.next_due - now)}"
-            at = "" if starts_a_day(stats.next_due, learner.tz) else f" {local:%H:%M} {learner.tz}"
-            self.say(f"Next due: {when} ({local:%Y-%m-%d}{at}).")
+            self.say(f"Next due: {due_when(stats.next_due, learner.tz, now)}.")
         elif stats.new_today:
             self.say(f"{stats.new_today} new card{'s' * (stats.new_today != 1)} still waiting today.")
+
+
+def due_when(due: datetime, tz: str, now: datetime) -> str:
+    """`now`, `in 2 days (2025-03-05)` counted in learning days, or with the time when a due date is not
+    the start of a learning day (`in 5 hours (2025-03-03 14:00 Europe/Berlin)`)."""
+    if due <= now:
+        return "now"
+    local = due.astimezone(zone(tz))
+    if starts_a_day(due, tz):
+        ahead = (learning_day(due, tz) - learning_day(now, tz)).days
+        return f"in {ahead} day{'s' * (ahead != 1)} ({local:%Y-%m-%d})"
+    return f"in {format_interval(due - now)} ({local:%Y-%m-%d %H:%M} {tz})"
 
 
 def _ms_since(started: float) -> int:

@@ -162,7 +162,7 @@ def _evaluate(scope: str, owner: str, history: Sequence[HistoryReview],
         return row, report
 
     if len(history) < MIN_REVIEWS:
-        return done("too_few", detail=f"{len(history):,} reviews; a fit is tried from {MIN_REVIEWS:,}")
+        return done("too_few", detail=f"a fit is tried from {MIN_REVIEWS:,} reviews")
     cut = history[int(len(history) * (1 - HELD_OUT_SHARE))].reviewed_at
     train = [r for r in history if r.reviewed_at < cut]
     try:

@@ -12,6 +12,7 @@
         front: What is overfitting?
         back: Fitting the training data's noise, so new data is predicted badly.
       - type: mcq
+        concept: overfitting
         question: Which sign best indicates overfitting?
         options: [Training loss falls while validation loss rises, Both losses stay high]
         answer: A                      # a letter, or the exact text of an option
