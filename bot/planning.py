@@ -14,8 +14,10 @@ from datetime import date, datetime, timedelta
 import sqlite_utils
 
 from bot import learning_day as days
+from bot import memory_models
+from bot.srs import Plan
 from bot.tutor_types import DueItem, LearnerStats
-from content.model import Card, CardKind, card_from_dict
+from content.model import NORMAL_WEEK, Card, CardKind, card_from_dict
 from storage import decks as deck_store
 from storage import review_stats
 from storage import reviews as review_store
@@ -174,6 +176,24 @@ def _new_cards(cards: DeckCards, per_day: int, unseen: Sequence[str], introduced
                     done += 1
                     break
     return chosen
+
+
+def schedule_plan(db: sqlite_utils.Database, user_id: str, cards: DeckCards, card_id: str, tz: str) -> Plan:
+    """What scheduling one member's card depends on besides its state: their zone, the deck's
+    retention and easy days, the FSRS parameters in use for them (bot.memory_models), and the load of
+    each day (their other cards due then), which is read only when the fuzz range needs it."""
+    deck = cards.row.slug
+
+    def load(first: date, last: date) -> dict[date, int]:
+        counts: dict[date, int] = defaultdict(int)
+        start, end = days.day_start(first, tz), days.day_end(last, tz)
+        for due, found in review_store.due_load(db, user_id, start=start, end=end, exclude=(deck, card_id)):
+            counts[days.learning_day(due, tz)] += found
+        return counts
+
+    return Plan(tz=tz, desired_retention=cards.row.desired_retention,
+                parameters=memory_models.in_use(db, user_id, deck).parameters,
+                easy_days=cards.row.easy_days or NORMAL_WEEK, load=load)
 
 
 def streak(review_days_desc: Sequence[date], today: date) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -21,7 +20,7 @@ import sqlite_utils
 from bot import learning_day as days
 from bot import memory_models
 from bot.grading import MEDIAN_OF, TIMED_SOURCES, grade_choice
-from bot.planning import DeckCards, learner_stats, plan_due
+from bot.planning import DeckCards, learner_stats, plan_due, schedule_plan
 from bot.srs import Plan, Srs
 from bot.tutor_types import (
     CardStats,
@@ -294,20 +293,7 @@ class Tutor:
 
     def _schedule_plan(self, user_id: str, info: DeckCards, card_id: str, tz: str | None = None) -> Plan:
         """Everything scheduling this card of this member depends on besides its state (under the lock)."""
-        deck = info.row.slug
-        zone_name = tz or self._learner_tz(user_id)
-
-        def load(first: date, last: date) -> dict[date, int]:
-            counts: dict[date, int] = defaultdict(int)
-            start, end = days.day_start(first, zone_name), days.day_end(last, zone_name)
-            for due, cards in review_store.due_load(self.db, user_id, start=start, end=end,
-                                                    exclude=(deck, card_id)):
-                counts[days.learning_day(due, zone_name)] += cards
-            return counts
-
-        return Plan(tz=zone_name, desired_retention=info.row.desired_retention,
-                    parameters=memory_models.in_use(self.db, user_id, deck).parameters,
-                    easy_days=info.row.easy_days or NORMAL_WEEK, load=load)
+        return schedule_plan(self.db, user_id, info, card_id, tz or self._learner_tz(user_id))
 
     def _learner_tz(self, user_id: str) -> str:
         learner = self.learner(user_id)
