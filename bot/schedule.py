@@ -7,7 +7,8 @@ database connection, so they hold no lock a request waits on.
 The rows in SQLite are the truth: each tick reads the learners (delivery time, zone) and the channel
 schedules and does whatever is due, so a schedule added by a command is picked up at the next tick
 and nothing has to be rebuilt or kept in step. Each send is claimed in SQLite first, so a tick that
-runs twice, or a second process by mistake, sends nothing twice.
+runs twice, or a second process by mistake, sends nothing twice; and each tick first settles the
+sends a killed process left unfinished, from Slack's history (see delivery.py, qotd.py, marks.py).
 
 Start exactly one scheduler per deployment: `tutor serve` starts it in the web process (waitress is
 one process with threads). Never start it in `build_app`, or each web worker would run its own.
@@ -52,9 +53,11 @@ def tick(ctx: AppContext | SlackServices, client: WebClient, now: datetime | Non
     now = svc.now() if now is None else now
     channels = run_channel_posts(svc, client, now)
     deliveries = run_due_deliveries(svc, client, now)
-    if channels.posted or channels.closed or deliveries.sent or deliveries.failed:
-        log.info("tick %s: %d posted, %d closed, %d DMs sent, %d failed", now.isoformat(timespec="minutes"),
-                 channels.posted, channels.closed, deliveries.sent, deliveries.failed)
+    recovered, pending = channels.recovered + deliveries.recovered, channels.pending + deliveries.pending
+    if channels.posted or channels.closed or deliveries.sent or deliveries.failed or recovered or pending:
+        log.info("tick %s: %d posted, %d closed, %d DMs sent, %d failed; %d unfinished sends found in Slack,"
+                 " %d unconfirmed", now.isoformat(timespec="minutes"), channels.posted, channels.closed,
+                 deliveries.sent, deliveries.failed, recovered, pending)
     return TickReport(now=now, channels=channels, deliveries=deliveries)
 
 

@@ -33,6 +33,7 @@ from bot.tutor_types import (
     ReviewResult,
     TutorError,
 )
+from bot.zones import ZoneFallback
 from content.lint import Severity, lint_deck
 from content.model import NORMAL_WEEK, Card, CardKind, Deck, MultipleChoice
 from storage import decks as deck_store
@@ -66,6 +67,7 @@ class Tutor:
         self.srs = Srs(fuzzing=fuzzing)
         self.lock = threading.RLock()
         self._decks: dict[str, DeckCards] = {}
+        self._stored_zones = ZoneFallback()
 
     # decks --------------------------------------------------------------------------------
     def import_deck(self, deck: Deck, *, source: str | None = None,
@@ -119,7 +121,7 @@ class Tutor:
     def learner(self, user_id: str) -> Learner | None:
         with self.lock:
             row = learner_store.get_learner(self.db, user_id)
-        return None if row is None else _learner(row)
+        return None if row is None else _learner(row, self._zone_of(row.user_id, row.tz))
 
     def ensure_learner(self, user_id: str, *, name: str | None = None, tz: str | None = None) -> Learner:
         """Create the learner if new; update name / tz when given."""
@@ -133,7 +135,8 @@ class Tutor:
 
     def learners(self) -> list[Learner]:
         with self.lock:
-            return [_learner(r) for r in learner_store.list_learners(self.db)]
+            rows = learner_store.list_learners(self.db)
+            return [_learner(r, self._zone_of(r.user_id, r.tz)) for r in rows]
 
     def join(self, user_id: str, deck: str, *, new_per_day: int = 5, reviews_per_day: int = 30) -> Learner:
         for name, value in (("new cards per day", new_per_day), ("reviews per day", reviews_per_day)):
@@ -220,7 +223,8 @@ class Tutor:
 
     def _plan(self, now: datetime, *, user_id: str | None = None,
               deck: str | None = None) -> dict[str, list[DueItem]]:
-        enrollments = [e for e in learner_store.active_enrollments(self.db, user_id=user_id)
+        enrollments = [e if self._zone_of(e.user_id, e.tz) == e.tz else replace(e, tz=self.default_tz)
+                       for e in learner_store.active_enrollments(self.db, user_id=user_id)
                        if not e.paused and (deck is None or e.deck == deck)]
         if not enrollments:
             return {}
@@ -405,6 +409,12 @@ class Tutor:
         return found
 
     # helpers ------------------------------------------------------------------------------
+    def _zone_of(self, user_id: str, stored: str) -> str:
+        """A learner's stored zone, or the default zone when this server's tz database lacks it (a
+        row written where tzdata was newer): one such row must not stop everyone's plan."""
+        return self._stored_zones.resolve(stored, owner=user_id, fallback=self.default_tz,
+                                          instead=f"TUTOR_TZ ({self.default_tz})") or self.default_tz
+
     @staticmethod
     def _zone_name(tz: str) -> str:
         try:
@@ -424,8 +434,8 @@ class Tutor:
         return self._aware(now).astimezone(UTC)
 
 
-def _learner(row: learner_store.LearnerRow) -> Learner:
-    return Learner(user_id=row.user_id, name=row.name, tz=row.tz,
+def _learner(row: learner_store.LearnerRow, tz: str) -> Learner:
+    return Learner(user_id=row.user_id, name=row.name, tz=tz,
                    delivery_time=days.parse_clock_time(row.delivery_time), paused=row.paused_at is not None,
                    decks=row.decks)
 

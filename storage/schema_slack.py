@@ -94,6 +94,23 @@ CREATE TABLE slack_channel_answers (
     PRIMARY KEY (post_id, user_id)
 );
 """),
+    # A send whose outcome is unknown (the process died, the connection dropped) stays 'claimed' (or
+    # 'closing') and is reconciled from Slack's history: `attempted_at` is when the latest attempt
+    # began (UTC, storage.timefmt's fixed width, so it compares as text), `attempts` how many began.
+    Migration(101, "attempts of a daily DM, for reconciling unfinished ones", """
+ALTER TABLE slack_deliveries ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE slack_deliveries ADD COLUMN attempted_at TEXT;
+UPDATE slack_deliveries SET attempted_at = claimed_at;
+CREATE INDEX slack_deliveries_unfinished ON slack_deliveries (attempted_at) WHERE status = 'claimed';
+CREATE INDEX slack_deliveries_session ON slack_deliveries (session_id);
+"""),
+    Migration(102, "attempts of a question-of-the-day post or reveal, for reconciling unfinished ones", """
+ALTER TABLE slack_channel_posts ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE slack_channel_posts ADD COLUMN attempted_at TEXT;
+UPDATE slack_channel_posts SET attempted_at = claimed_at;
+CREATE INDEX slack_channel_posts_unfinished ON slack_channel_posts (attempted_at)
+    WHERE status IN ('claimed', 'closing');
+"""),
 ]
 
 MIGRATIONS += [

@@ -3,6 +3,11 @@
 Concurrency: each thread gets its own SQLite connection (storage.db.ThreadLocalDatabases).
 
 Times: `now` arguments are timezone-aware datetimes, stored as UTC ISO-8601 strings.
+
+Unfinished sends: a daily DM stays 'claimed' and a question of the day 'claimed' (posting) or
+'closing' (revealing) until Slack's answer is recorded; `stale_*` lists those whose latest attempt
+began before a moment, and `retake_*` lets exactly one caller start the next attempt (it bumps
+`attempts` only if nobody else did since the row was read).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from datetime import UTC, date, datetime, time
 import sqlite_utils
 
 from storage.db import ThreadLocalDatabases, equal_to
+from storage.timefmt import iso
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -30,6 +36,7 @@ def _dt(text: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class Delivery:
+    id: int
     user_id: str
     learning_day: date
     status: str  # claimed | sent | nothing_due | failed
@@ -39,6 +46,8 @@ class Delivery:
     ts: str | None
     error: str | None
     claimed_at: datetime
+    attempts: int  # sends begun (1 at the claim; one more each time an unfinished one is retaken)
+    attempted_at: datetime  # when the latest began
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,9 @@ class ChannelPost:
     ts: str | None
     error: str | None
     closes_at: datetime | None
+    claimed_at: datetime
+    attempts: int  # attempts begun of the current step: posting ('claimed') or revealing ('closing')
+    attempted_at: datetime  # when the latest began
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,16 @@ class SlackState:
         self._write = self._dbs.write
 
     # deliveries ---------------------------------------------------------------------------
+    _DELIVERY_COLUMNS = ("id, user_id, learning_day, status, due_cards, session_id, channel_id, ts, error,"
+                         " claimed_at, attempts, attempted_at")
+
+    @staticmethod
+    def _delivery(r: tuple) -> Delivery:
+        return Delivery(id=r[0], user_id=r[1], learning_day=date.fromisoformat(r[2]), status=r[3],
+                        due_cards=r[4], session_id=r[5], channel_id=r[6], ts=r[7], error=r[8],
+                        claimed_at=datetime.fromisoformat(r[9]), attempts=r[10],
+                        attempted_at=datetime.fromisoformat(r[11]))
+
     def claimed_deliveries(self, days: Iterable[date]) -> set[tuple[str, date]]:
         """(user, learning day) pairs already claimed for any of `days`."""
         wanted = sorted({d.isoformat() for d in days})
@@ -105,25 +127,29 @@ class SlackState:
         return {(user, date.fromisoformat(day)) for user, day in rows}
 
     def claim_delivery(self, user_id: str, day: date, now: datetime, *, due_cards: int,
-                       origin: str = "daily") -> tuple[bool, int | None]:
-        """Claim the DM of `day` for `user_id`. Returns (claimed, session id): claimed is False when
-        another tick or process already has it; a session is created when cards are due."""
+                       origin: str = "daily") -> Delivery | None:
+        """Claim the DM of `day` for `user_id`: the claimed row, or None when another tick or
+        process already has it. A session is created (`session_id`) when cards are due; with none
+        due the row is 'nothing_due' at once."""
         status = "claimed" if due_cards else "nothing_due"
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO slack_deliveries (user_id, learning_day, status, due_cards,"
-                " claimed_at, finished_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (user_id, day.isoformat(), status, due_cards, _iso(now), None if due_cards else _iso(now)))
+                " claimed_at, attempted_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (user_id, day.isoformat(), status, due_cards, _iso(now), iso(now),
+                 None if due_cards else _iso(now)))
             if cursor.rowcount == 0:
-                return False, None
-            if not due_cards:
-                return True, None
-            session_id = conn.execute(
-                "INSERT INTO slack_review_sessions (user_id, origin, started_at) VALUES (?, ?, ?)",
-                (user_id, origin, _iso(now))).lastrowid
-            conn.execute("UPDATE slack_deliveries SET session_id = ? WHERE user_id = ? AND learning_day = ?",
-                         (session_id, user_id, day.isoformat()))
-        return True, session_id
+                return None
+            delivery_id = cursor.lastrowid
+            if due_cards:
+                session_id = conn.execute(
+                    "INSERT INTO slack_review_sessions (user_id, origin, started_at) VALUES (?, ?, ?)",
+                    (user_id, origin, _iso(now))).lastrowid
+                conn.execute("UPDATE slack_deliveries SET session_id = ? WHERE id = ?",
+                             (session_id, delivery_id))
+            row = conn.execute(f"SELECT {self._DELIVERY_COLUMNS} FROM slack_deliveries WHERE id = ?",
+                               (delivery_id,)).fetchone()
+        return self._delivery(row)
 
     def finish_delivery(self, user_id: str, day: date, now: datetime, *, status: str,
                         channel_id: str | None = None, ts: str | None = None,
@@ -134,15 +160,42 @@ class SlackState:
                 " WHERE user_id = ? AND learning_day = ?",
                 (status, channel_id, ts, error, _iso(now), user_id, day.isoformat()))
 
+    def note_delivery_attempt(self, delivery_id: int, error: str) -> None:
+        """Record why an attempt's outcome is unknown; the row stays 'claimed' for reconciling."""
+        with self._write() as conn:
+            conn.execute("UPDATE slack_deliveries SET error = ? WHERE id = ?", (error, delivery_id))
+
+    def stale_delivery_claims(self, before: datetime) -> list[Delivery]:
+        """Claimed DMs with a session whose latest attempt began at or before `before`, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT {self._DELIVERY_COLUMNS} FROM slack_deliveries"
+                                " WHERE status = 'claimed' AND attempted_at <= ? AND session_id IS NOT NULL"
+                                " ORDER BY attempted_at",
+                                (iso(before),)).fetchall()
+        return [self._delivery(r) for r in rows]
+
+    def retake_delivery(self, delivery_id: int, attempts: int, now: datetime) -> bool:
+        """Begin attempt `attempts + 1` of a claimed DM; False when another caller began one first."""
+        with self._write() as conn:
+            cursor = conn.execute("UPDATE slack_deliveries SET attempts = attempts + 1, attempted_at = ?"
+                                  " WHERE id = ? AND status = 'claimed' AND attempts = ?",
+                                  (iso(now), delivery_id, attempts))
+        return cursor.rowcount == 1
+
+    def session_delivery(self, session_id: int) -> int | None:
+        """The id of the daily delivery that started this review session (None: started on demand)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT id FROM slack_deliveries WHERE session_id = ?",
+                               (session_id,)).fetchone()
+        return row[0] if row else None
+
     def deliveries(self, *, user_id: str | None = None, day: date | None = None) -> list[Delivery]:
         where, args = equal_to({"user_id": user_id, "learning_day": day.isoformat() if day else None})
-        sql = ("SELECT user_id, learning_day, status, due_cards, session_id, channel_id, ts, error,"
-               " claimed_at FROM slack_deliveries" + (f" WHERE {where}" if where else "")
+        sql = (f"SELECT {self._DELIVERY_COLUMNS} FROM slack_deliveries" + (f" WHERE {where}" if where else "")
                + " ORDER BY learning_day, user_id")
         with self._read() as conn:
             rows = conn.execute(sql, args).fetchall()
-        return [Delivery(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7],
-                         datetime.fromisoformat(r[8])) for r in rows]
+        return [self._delivery(r) for r in rows]
 
     def dm_channel(self, user_id: str) -> str | None:
         with self._read() as conn:
@@ -266,13 +319,15 @@ class SlackState:
         return found
 
     # question-of-the-day posts ------------------------------------------------------------
-    _POST_COLUMNS = "id, schedule_id, local_date, channel_id, deck, card_id, status, ts, error, closes_at"
+    _POST_COLUMNS = ("id, schedule_id, local_date, channel_id, deck, card_id, status, ts, error, closes_at,"
+                     " claimed_at, attempts, attempted_at")
 
     @staticmethod
     def _post(row: tuple) -> ChannelPost:
         return ChannelPost(id=row[0], schedule_id=row[1], local_date=date.fromisoformat(row[2]),
                            channel_id=row[3], deck=row[4], card_id=row[5], status=row[6], ts=row[7],
-                           error=row[8], closes_at=_dt(row[9]))
+                           error=row[8], closes_at=_dt(row[9]), claimed_at=datetime.fromisoformat(row[10]),
+                           attempts=row[11], attempted_at=datetime.fromisoformat(row[12]))
 
     def claim_post(self, schedule: ChannelSchedule, local_date: date, candidates: list[str], now: datetime,
                    *, closes_at: datetime | None) -> ChannelPost | None:
@@ -288,9 +343,10 @@ class SlackState:
             card = min(candidates, key=lambda c: seen.get(c, 0))
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO slack_channel_posts (schedule_id, local_date, channel_id, deck,"
-                " card_id, status, claimed_at, closes_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?)",
+                " card_id, status, claimed_at, attempted_at, closes_at)"
+                " VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?, ?)",
                 (schedule.id, local_date.isoformat(), schedule.channel_id, schedule.deck, card, _iso(now),
-                 _iso(closes_at) if closes_at else None))
+                 iso(now), _iso(closes_at) if closes_at else None))
             if cursor.rowcount == 0:
                 return None
             post_id = cursor.lastrowid
@@ -321,11 +377,33 @@ class SlackState:
                          " closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END WHERE id = ?",
                          (status, ts, error, status, _iso(now) if now else None, post_id))
 
-    def claim_close(self, post_id: int) -> bool:
+    def claim_close(self, post_id: int, now: datetime) -> bool:
         """Move an open post to 'closing'; True for the one caller that gets to post the answer."""
         with self._write() as conn:
-            cursor = conn.execute("UPDATE slack_channel_posts SET status = 'closing' WHERE id = ?"
-                                  " AND status = 'open'", (post_id,))
+            cursor = conn.execute("UPDATE slack_channel_posts SET status = 'closing', attempts = 1,"
+                                  " attempted_at = ? WHERE id = ? AND status = 'open'", (iso(now), post_id))
+        return cursor.rowcount == 1
+
+    def note_post_attempt(self, post_id: int, error: str) -> None:
+        """Record why an attempt's outcome is unknown; the post stays as it is for reconciling."""
+        with self._write() as conn:
+            conn.execute("UPDATE slack_channel_posts SET error = ? WHERE id = ?", (error, post_id))
+
+    def stale_posts(self, before: datetime) -> list[ChannelPost]:
+        """Posts still 'claimed' or 'closing' whose latest attempt began at or before `before`."""
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT {self._POST_COLUMNS} FROM slack_channel_posts WHERE status IN"
+                                " ('claimed', 'closing') AND attempted_at <= ? ORDER BY id",
+                                (iso(before),)).fetchall()
+        return [self._post(r) for r in rows]
+
+    def retake_post(self, post_id: int, status: str, attempts: int, now: datetime) -> bool:
+        """Begin attempt `attempts + 1` of an unfinished post in `status`; False when another caller
+        began one first (or the post moved on)."""
+        with self._write() as conn:
+            cursor = conn.execute("UPDATE slack_channel_posts SET attempts = attempts + 1, attempted_at = ?"
+                                  " WHERE id = ? AND status = ? AND attempts = ?",
+                                  (iso(now), post_id, status, attempts))
         return cursor.rowcount == 1
 
     def record_channel_answer(self, post_id: int, user_id: str, choice: int, correct: bool,

@@ -12,6 +12,7 @@ import base64
 import copy
 import json
 import mimetypes
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,44 @@ class PendingUpload:
     content: bytes | None = None
 
 
+class HeldCalls:
+    """Calls of one method the stand-in holds (`SlackStandin.hold`): the moment a test kills the app.
+
+    Every call from the `from_call`-th on (1-based) waits, before Slack acts on it or, with
+    `after_store`, after it did and before the answer goes out. `wait_held(n)` blocks until n calls
+    wait; `release()` ends the hold: a call held before is then dropped (answered `standin_dropped`,
+    nothing done, as if it never arrived), one held after gets its answer as usual.
+    """
+
+    def __init__(self, method: str, from_call: int, after_store: bool) -> None:
+        self.method, self.from_call, self.after_store = method, from_call, after_store
+        self.seen = 0  # calls of the method so far
+        self.held = 0
+        self.released = False
+        self._changed = threading.Condition()
+
+    def admit(self) -> bool:
+        """Count a call (the stand-in's lock held); True when it is to be held."""
+        self.seen += 1
+        return not self.released and self.seen >= self.from_call
+
+    def wait_here(self) -> None:
+        with self._changed:
+            self.held += 1
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: self.released)
+
+    def wait_held(self, count: int = 1, timeout: float = 20.0) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.held >= count, timeout):
+                raise AssertionError(f"{self.held} of {count} {self.method} calls held after {timeout}s")
+
+    def release(self) -> None:
+        with self._changed:
+            self.released = True
+            self._changed.notify_all()
+
+
 def is_top_level(message: Json) -> bool:
     return message.get("thread_ts") in (None, message["ts"]) or message.get("subtype") == "thread_broadcast"
 
@@ -60,6 +99,31 @@ def json_arg(args: Json, name: str, error: str) -> Any:
 
 def _flag(value: Any) -> bool:
     return value in (True, 1, "1", "true", "True")
+
+
+def message_metadata(args: Json, *, update: bool) -> Json | None:
+    """The `metadata` argument of chat.postMessage / chat.update, checked as Slack checks it: JSON
+    (a string in form bodies) that is an object -> else `invalid_metadata_format`; with a non-empty
+    string `event_type` and an object `event_payload` -> else `invalid_metadata_schema`. None when
+    not given; {} (chat.update only) removes the message's metadata."""
+    if args.get("metadata") in (None, ""):
+        return None
+    value = json_arg(args, "metadata", "invalid_metadata_format")
+    if not isinstance(value, dict):
+        raise SlackError("invalid_metadata_format")
+    if update and value == {}:
+        return {}
+    event_type, payload = value.get("event_type"), value.get("event_payload")
+    if not isinstance(event_type, str) or not event_type.strip() or not isinstance(payload, dict):
+        raise SlackError("invalid_metadata_schema")
+    return {"event_type": event_type, "event_payload": payload}
+
+
+def _shown(messages: list[Json], args: Json) -> list[Json]:
+    """Messages as conversations.history / .replies return them: metadata only with include_all_metadata."""
+    if _flag(args.get("include_all_metadata")):
+        return messages
+    return [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
 
 
 def _page(items: list[T], args: Json, default: int = 100) -> tuple[list[T], str]:
@@ -174,7 +238,7 @@ def _ts_window(messages: list[Json], args: Json) -> list[Json]:
 def _conversations_history(s: SlackStandin, args: Json) -> Json:
     channel = s._member_channel(args.get("channel", ""))
     newest_first = _ts_window([m for m in s._messages[channel.id] if is_top_level(m)], args)[::-1]
-    page, cursor = _page(newest_first, args)
+    page, cursor = _page(_shown(newest_first, args), args)
     return {"messages": page, "has_more": bool(cursor), "pin_count": 0, "channel_actions_ts": None,
             "channel_actions_count": 0, "response_metadata": {"next_cursor": cursor}}
 
@@ -188,14 +252,18 @@ def _conversations_replies(s: SlackStandin, args: Json) -> Json:
         raise SlackError("thread_not_found") from None
     root = parent.get("thread_ts", parent["ts"])
     thread = [m for m in s._messages[channel.id] if m["ts"] == root or m.get("thread_ts") == root]
-    page, cursor = _page(_ts_window(thread, args) if ("oldest" in args or "latest" in args) else thread, args)
+    window = _ts_window(thread, args) if ("oldest" in args or "latest" in args) else thread
+    page, cursor = _page(_shown(window, args), args)
     return {"messages": page, "has_more": bool(cursor), "response_metadata": {"next_cursor": cursor}}
 
 
 @_method("chat.postMessage")
 def _chat_post_message(s: SlackStandin, args: Json) -> Json:
     channel = s._member_channel(args["channel"], for_post=True)
+    metadata = message_metadata(args, update=False)
     message = s._bot_message(s._content_of(args))
+    if metadata:
+        message["metadata"] = metadata
     s._append(channel.id, message, args.get("thread_ts"), _flag(args.get("reply_broadcast")))
     return {"channel": channel.id, "ts": message["ts"], "message": copy.deepcopy(message)}
 
@@ -207,11 +275,16 @@ def _chat_update(s: SlackStandin, args: Json) -> Json:
     if message.get("bot_id") != s.bot_id:
         raise SlackError("cant_update_message")
     content = s._content_of(args, required=False)
+    metadata = message_metadata(args, update=True)
     if "text" not in args or args["text"] is None:  # Slack keeps what an update leaves out
         content.pop("text")
     if not content:
         raise SlackError("no_text")
     message.update(content, edited={"user": s.bot_user_id, "ts": s._next_ts()})
+    if metadata == {}:
+        message.pop("metadata", None)
+    elif metadata:
+        message["metadata"] = metadata
     return {"channel": channel.id, "ts": message["ts"], "text": message["text"],
             "message": copy.deepcopy(message)}
 

@@ -32,6 +32,16 @@ Choices where Slack is unclear or this is stricter than Slack (documented so tes
 * `thread_ts` naming no message answers `thread_not_found` (Slack may post it unthreaded).
 * `files.upload` (v1) answers `method_deprecated`: Slack retired it in 2025; use files_upload_v2.
 * A 6th post to one response_url answers HTTP 404 `used_url`.
+* Message `metadata` (chat.postMessage, chat.update), which the 2020 spec predates, follows Slack's
+  docs (docs.slack.dev/messaging/message-metadata): an object with a string `event_type` and an
+  object `event_payload` (else `invalid_metadata_schema`; not an object or not JSON:
+  `invalid_metadata_format`), stored on the message and returned by conversations.history /
+  .replies only with `include_all_metadata`; the posted message in chat.postMessage's answer has it.
+  chat.update without `metadata` keeps the message's metadata (as it keeps blocks), `{}` removes it.
+* A member's `tz` may be a zone this machine's tz database lacks (Slack's is newer): give its
+  `tz_offset` to `add_user`, and users.info shows the zone name as its `tz_label`.
+* `hold(method, from_call=N, after_store=…)` holds every call of a method from the Nth on, before
+  Slack acts on it or after, so a test can kill the app at exactly that moment (`HeldCalls`).
 
 The stand-in never calls the app: what members do (post, click, type a command, open the Home tab) is
 sent by the test with `tests/slack_requests.py`'s SlackSender, e.g.
@@ -48,6 +58,7 @@ import itertools
 import json
 import mimetypes
 import re
+import sys
 import threading
 import time
 import uuid
@@ -59,7 +70,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from slack_methods import METHODS, PendingUpload, SlackError, is_top_level, json_arg
+from slack_methods import METHODS, HeldCalls, PendingUpload, SlackError, is_top_level, json_arg
 from slack_spec import block_problems, method_spec
 
 Json = dict[str, Any]
@@ -91,6 +102,7 @@ class _User:
     deleted: bool
     is_bot: bool
     bot_id: str | None = None
+    tz_offset: int | None = None  # given for a zone this machine's tz database lacks
 
 
 @dataclass
@@ -117,6 +129,7 @@ class _Switches:
     rate_limits: dict[str, list[int]] = field(default_factory=dict)  # method -> [times, retry_after]
     failures: dict[str, list[str]] = field(default_factory=dict)  # method -> errors still to answer
     dm_failures: dict[str, str] = field(default_factory=dict)  # user id -> error
+    holds: dict[str, HeldCalls] = field(default_factory=dict)  # method -> calls being held
 
 
 class SlackStandin:
@@ -170,7 +183,12 @@ class SlackStandin:
         return self
 
     def stop(self) -> None:
-        """Stop serving and free the port (idempotent)."""
+        """Stop serving and free the port (idempotent); held calls are released."""
+        with self._lock:
+            holds = list(self._switches.holds.values())
+            self._switches.holds.clear()
+        for hold in holds:
+            hold.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -200,14 +218,18 @@ class SlackStandin:
     # ---- building the workspace
 
     def add_user(self, user_id: str, *, name: str, tz: str = "UTC", is_admin: bool = False,
-                 is_owner: bool = False, deleted: bool = False, is_bot: bool = False) -> Json:
-        """Add (or replace) a member; `tz` is an IANA zone. Returns users.info's user object."""
+                 is_owner: bool = False, deleted: bool = False, is_bot: bool = False,
+                 tz_offset: int | None = None) -> Json:
+        """Add (or replace) a member; `tz` is an IANA zone, or with `tz_offset` (seconds east of UTC)
+        one this machine's tz database lacks. Returns users.info's user object."""
         if not _USER_ID.match(user_id):
             raise ValueError(f"{user_id!r} is not a Slack user id (U or W, then capitals/digits)")
-        ZoneInfo(tz)  # a bad zone name fails here, in the test's setup
+        if tz_offset is None:
+            ZoneInfo(tz)  # a bad zone name fails here, in the test's setup
         with self._lock:
             bot_id = self._new_id("B") if is_bot else None
-            self._users[user_id] = _User(user_id, name, tz, is_admin, is_owner, deleted, is_bot, bot_id)
+            self._users[user_id] = _User(user_id, name, tz, is_admin, is_owner, deleted, is_bot, bot_id,
+                                         tz_offset)
             return self._user_json(self._users[user_id])
 
     def set_deleted(self, user_id: str, deleted: bool = True) -> None:
@@ -296,6 +318,13 @@ class SlackStandin:
         """The next `times` calls of `method` answer {"ok": false, "error": error}."""
         with self._lock:
             self._switches.failures.setdefault(method, []).extend([error] * times)
+
+    def hold(self, method: str, *, from_call: int = 1, after_store: bool = False) -> HeldCalls:
+        """Hold every call of `method` from the `from_call`-th on (counted from now), before Slack acts
+        on it or, with `after_store`, after; see `HeldCalls`. Release it before holding it again."""
+        with self._lock:
+            hold = self._switches.holds[method] = HeldCalls(method, from_call, after_store)
+        return hold
 
     def fail_dm(self, user_id: str, error: str | None = "channel_not_found") -> None:
         """Opening or posting to this member's DM answers `error` from now on (None: works again)."""
@@ -435,6 +464,18 @@ class SlackStandin:
         if authorization and authorization.startswith("Bearer "):
             token = authorization.removeprefix("Bearer ").strip()
         with self._lock:
+            hold = self._switches.holds.get(method)
+            held = hold is not None and hold.admit()
+        if hold is None or not held:
+            return self._answer(method, spec[method], args, token)
+        dropped: tuple[int, dict[str, str], Json] = (200, {}, {"ok": False, "error": "standin_dropped"})
+        answer = self._answer(method, spec[method], args, token) if hold.after_store else dropped
+        hold.wait_here()  # held before: dropped on release, as if it never arrived
+        return answer
+
+    def _answer(self, method: str, required: tuple[str, ...], args: Json, token: str | None
+                ) -> tuple[int, dict[str, str], Json]:
+        with self._lock:
             self._calls.append((method, copy.deepcopy(args)))
             limit = self._switches.rate_limits.get(method)
             if limit and limit[0] > 0:
@@ -446,7 +487,7 @@ class SlackStandin:
                     raise SlackError("not_authed")
                 if token != self.bot_token:
                     raise SlackError("invalid_auth")
-                missing = [a for a in spec[method] if args.get(a) in (None, "")]
+                missing = [a for a in required if args.get(a) in (None, "")]
                 if missing:
                     raise SlackError("invalid_arguments", response_metadata={
                         "messages": [f"[ERROR] missing required field: {a}" for a in missing]})
@@ -694,12 +735,14 @@ class SlackStandin:
                      "profile": profile, "is_bot": user.is_bot, "is_app_user": False, "updated": 1700000000}
         if user.deleted:
             return out  # Slack drops tz, admin flags and names from deactivated accounts
-        now = datetime.fromtimestamp(self.clock(), UTC).astimezone(ZoneInfo(user.tz))
-        offset = now.utcoffset()
-        abbreviation = now.tzname() or user.tz
-        out.update(real_name=user.name, color="9f69e7", tz=user.tz,
-                   tz_label=_TZ_NAMES.get(abbreviation, abbreviation),
-                   tz_offset=int(offset.total_seconds()) if offset else 0,
+        if user.tz_offset is not None:
+            offset_s, label = user.tz_offset, user.tz
+        else:
+            now = datetime.fromtimestamp(self.clock(), UTC).astimezone(ZoneInfo(user.tz))
+            offset, abbreviation = now.utcoffset(), now.tzname() or user.tz
+            offset_s = int(offset.total_seconds()) if offset else 0
+            label = _TZ_NAMES.get(abbreviation, abbreviation)
+        out.update(real_name=user.name, color="9f69e7", tz=user.tz, tz_label=label, tz_offset=offset_s,
                    is_admin=user.is_admin, is_owner=user.is_owner, is_primary_owner=False,
                    is_restricted=False, is_ultra_restricted=False)
         return out
@@ -723,6 +766,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # a hundred members clicking at once must not be refused
     standin: SlackStandin
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the app went away (a test killed it) before its answer was written
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

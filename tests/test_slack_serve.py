@@ -4,19 +4,17 @@ and no torch in the bot process."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from datetime import UTC, datetime
 from datetime import time as clock_time
-from pathlib import Path
 
 import pytest
 import yaml
-from slack_harness import SECRET, SimClock, harness_settings, make_harness, sample_deck
+from bot_process import ROOT, running_bots
+from slack_harness import SimClock, harness_settings, make_harness, sample_deck
 from slack_requests import SlackSender
 from slack_standin import SlackStandin
 
@@ -24,14 +22,6 @@ from bot.config import ConfigError, Settings
 from bot.slack.serve import http_port, serve
 from bot.tutor import Tutor
 from storage.db import open_db
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_missing_variables_are_named() -> None:
@@ -72,50 +62,24 @@ def test_signature_url_verification_and_health(tmp_path) -> None:
 def test_tutor_serve_http_process(tmp_path) -> None:
     """The Procfile's command against the stand-in: serves Slack, and its scheduler makes up the
     day's DM at start."""
-    with SlackStandin() as slack:
+    with SlackStandin() as slack, running_bots(slack, tmp_path) as bots:
         slack.add_user("U0ALICE01", name="alice")
-        db_path = tmp_path / "tutor.db"
-        db = open_db(db_path)
+        db = open_db(bots.db_path)
         tutor = Tutor(db)
         tutor.import_deck(sample_deck())
         tutor.ensure_learner("U0ALICE01", tz="UTC")
         tutor.join("U0ALICE01", "basics")
         tutor.set_delivery_time("U0ALICE01", clock_time(4, 0))  # the start of every learning day: due now
         db.conn.close()
-        port = free_port()
-        env = {**os.environ, "TUTOR_DB": str(db_path), "SLACK_BOT_TOKEN": slack.bot_token,
-               "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url, "PORT": str(port),
-               "SLACK_APP_TOKEN": ""}
-        script = Path(sys.executable).with_name("tutor")  # the console script pip installed
-        command = [str(script)] if script.exists() else [
-            sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
-        log_file = tmp_path / "serve.log"
-        output = log_file.open("wb")
-        process = subprocess.Popen([*command, "serve", "--http"], env=env, cwd=ROOT, stdout=output,
-                                   stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(url + "/healthz", timeout=1):
-                        break
-                except OSError:
-                    assert process.poll() is None, log_file.read_text()
-                    assert time.monotonic() < deadline, "tutor serve did not start"
-                    time.sleep(0.1)
-            sender = SlackSender(url + "/slack/events", SECRET, slack=slack)
-            assert sender.url_verification("hello").json() == {"challenge": "hello"}
-            reply = sender.command("/tutor", "stats", user_id="U0ALICE01", channel_id="D0ANY0001")
-            assert reply.status == 200
-            slack.wait_for(lambda: slack.responses(), what="the reply to /tutor stats")
-            dm = slack.wait_for(lambda: slack.dm_messages("U0ALICE01"), timeout=20, what="the made-up DM")
-            assert "review_show" in str(dm[0]["blocks"])
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-            output.close()
-        assert "scheduler started" in log_file.read_text()
+        bot = bots.start()
+        assert bot.sender.url_verification("hello").json() == {"challenge": "hello"}
+        reply = bot.sender.command("/tutor", "stats", user_id="U0ALICE01", channel_id="D0ANY0001")
+        assert reply.status == 200
+        slack.wait_for(lambda: slack.responses(), what="the reply to /tutor stats")
+        dm = slack.wait_for(lambda: slack.dm_messages("U0ALICE01"), timeout=20, what="the made-up DM")
+        assert "review_show" in str(dm[0]["blocks"])
+        bot.stop()
+        assert "scheduler started" in bot.log()
 
 
 def test_bot_process_does_not_import_torch() -> None:

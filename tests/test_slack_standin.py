@@ -10,7 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
 from PIL import Image
@@ -151,6 +151,60 @@ def test_users_carry_time_zones_like_slack(slack: SlackStandin, client: WebClien
     names = {u["name"] for u in first["members"] + rest["members"]}
     assert names == {"tutor", "alice", "bob", "gone", "otherbot"}
     assert not rest["response_metadata"]["next_cursor"]
+
+
+def test_a_zone_newer_than_this_machine(slack: SlackStandin, client: WebClient) -> None:
+    with pytest.raises(ZoneInfoNotFoundError):
+        slack.add_user("U0MARS001", name="mars", tz="Mars/Phobos")  # a typo in a test fails loudly
+    slack.add_user("U0MARS001", name="mars", tz="Mars/Phobos", tz_offset=3600)
+    mars = client.users_info(user="U0MARS001")["user"]
+    assert (mars["tz"], mars["tz_offset"], mars["tz_label"]) == ("Mars/Phobos", 3600, "Mars/Phobos")
+
+
+def test_message_metadata(slack: SlackStandin, client: WebClient) -> None:
+    """Stored on the message; history and replies show it only with include_all_metadata."""
+    general = slack.add_channel("general", members=[ALICE])
+    mark = {"event_type": "tutor_question_of_the_day", "event_payload": {"post_id": 7}}
+    posted = client.chat_postMessage(channel=general, text="q", metadata=mark)
+    assert posted["message"]["metadata"] == mark and slack.messages(general)[0]["metadata"] == mark
+    reply = client.chat_postMessage(channel=general, text="a", thread_ts=posted["ts"],
+                                    metadata={"event_type": "tutor_question_reveal", "event_payload": {}})
+    assert "metadata" not in client.conversations_history(channel=general)["messages"][0]
+    [shown] = client.conversations_history(channel=general, include_all_metadata=True)["messages"]
+    assert shown["metadata"] == mark
+    replies = client.conversations_replies(channel=general, ts=posted["ts"], include_all_metadata=True)
+    assert [m.get("metadata", {}).get("event_type") for m in replies["messages"]] == [
+        "tutor_question_of_the_day", "tutor_question_reveal"]
+    assert all("metadata" not in m for m in client.conversations_replies(channel=general,
+                                                                         ts=posted["ts"])["messages"])
+    client.chat_update(channel=general, ts=posted["ts"], text="edited")  # left out: kept
+    assert slack.messages(general)[0]["metadata"] == mark
+    client.chat_update(channel=general, ts=reply["ts"], text="a2", metadata={})  # {}: removed
+    assert "metadata" not in slack.replies(general, posted["ts"])[0]
+    for bad, error in [("not json", "invalid_metadata_format"), ([1], "invalid_metadata_format"),
+                       ({"event_type": 5, "event_payload": {}}, "invalid_metadata_schema"),
+                       ({"event_type": "x", "event_payload": "y"}, "invalid_metadata_schema"),
+                       ({}, "invalid_metadata_schema")]:
+        assert error_of(client.chat_postMessage, channel=general, text="x", metadata=bad) == error
+    assert len(slack.messages(general)) == 1
+
+
+def test_held_calls_let_a_test_kill_the_app_at_a_moment(slack: SlackStandin) -> None:
+    client = WebClient(base_url=slack.api_url, token=slack.bot_token, timeout=0.5, retry_handlers=[])
+    general = slack.add_channel("general", members=[ALICE])
+    before = slack.hold("chat.postMessage", from_call=2)
+    client.chat_postMessage(channel=general, text="1")
+    with pytest.raises(TimeoutError):  # the app gives up (or dies) while Slack holds its call
+        client.chat_postMessage(channel=general, text="2")
+    before.wait_held(1)
+    before.release()
+    assert [m["text"] for m in slack.messages(general)] == ["1"]  # held before Slack acted: nothing done
+    after = slack.hold("chat.postMessage", after_store=True)
+    with pytest.raises(TimeoutError):
+        client.chat_postMessage(channel=general, text="3")
+    after.wait_held(1)
+    assert [m["text"] for m in slack.messages(general)] == ["1", "3"]  # stored; the answer never came
+    after.release()
 
 
 def test_direct_messages_and_their_failures(slack: SlackStandin, client: WebClient) -> None:

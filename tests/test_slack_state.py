@@ -16,7 +16,7 @@ def test_a_delivery_is_claimed_once_across_connections(tmp_path) -> None:
     states = [SlackState(open_db(tmp_path / "t.db")) for _ in range(2)]
 
     def claim(i: int) -> bool:
-        return states[i % 2].claim_delivery("U0ALICE01", DAY, NOW, due_cards=3)[0]
+        return states[i % 2].claim_delivery("U0ALICE01", DAY, NOW, due_cards=3) is not None
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         assert sorted(pool.map(claim, range(40))) == [False] * 39 + [True]
@@ -25,7 +25,8 @@ def test_a_delivery_is_claimed_once_across_connections(tmp_path) -> None:
     states[1].finish_delivery("U0ALICE01", DAY, NOW, status="failed", error="channel_not_found")
     assert states[0].deliveries(user_id="U0ALICE01")[0].error == "channel_not_found"
     assert states[0].claimed_deliveries([DAY, DAY + timedelta(days=1)]) == {("U0ALICE01", DAY)}
-    assert states[0].claim_delivery("U0BOB0001", DAY, NOW, due_cards=0) == (True, None)  # nothing due
+    nothing = states[0].claim_delivery("U0BOB0001", DAY, NOW, due_cards=0)
+    assert nothing is not None and nothing.status == "nothing_due" and nothing.session_id is None
 
 
 def test_sessions_count_each_card_once(tmp_path) -> None:
@@ -64,13 +65,13 @@ def test_posts_cycle_and_answers_are_unique(tmp_path) -> None:
     assert sum(state.answer_counts(1).values()) == 10
     stored, first = state.record_channel_answer(1, "U0M000003", 0, False, NOW)
     assert not stored and first.choice in (1, 3)  # whichever of its clicks landed first
-    assert state.claim_close(1) and not state.claim_close(1)
+    assert state.claim_close(1, NOW) and not state.claim_close(1, NOW)
     assert state.remove_schedule(schedule.id, NOW) == schedule and state.schedules() == []
 
 
 def test_in_memory_database_works_single_threaded() -> None:
     state = SlackState(open_db(":memory:"))
-    assert state.claim_delivery("U0ALICE01", DAY, NOW, due_cards=1)[0]
+    assert state.claim_delivery("U0ALICE01", DAY, NOW, due_cards=1) is not None
     assert state.dm_channel("U0ALICE01") is None
     state.remember_dm_channel("U0ALICE01", "D0000001")
     assert state.dm_channel("U0ALICE01") == "D0000001"

@@ -4,6 +4,9 @@ commands (Slack workspace admins and owners, plus the ids in TUTOR_ADMINS).
 users.info answers are cached for a few minutes (Slack rate-limits it and an admin's status rarely
 changes); the whole directory (users.list, 1000 members a page) is cached longer and serves the
 daily delivery, which must skip deactivated members: Slack still accepts a post to their old DM.
+
+A profile's zone this server's tz database lacks (Slack's is newer) is read as no zone, with a
+warning once per member and zone: the member keeps their stored zone (or gets TUTOR_TZ).
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.slack.client import describe_failure
+from bot.zones import ZoneFallback
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +35,7 @@ DIRECTORY_TTL_S = 3600.0
 class SlackUser:
     id: str
     name: str | None
-    tz: str | None  # IANA zone; None for deactivated accounts (Slack drops it)
+    tz: str | None  # IANA zone; None for deactivated accounts (Slack drops it) and unknown zones
     is_admin: bool
     is_owner: bool
     deleted: bool
@@ -55,6 +61,14 @@ class SlackUsers:
         self._lock = threading.Lock()
         self._users: dict[str, tuple[float, SlackUser | None]] = {}
         self._directory: tuple[float, dict[str, SlackUser]] | None = None
+        self._zones = ZoneFallback()
+
+    def _user(self, data: dict[str, Any]) -> SlackUser:
+        user = SlackUser.from_api(data)
+        if user.tz and self._zones.resolve(user.tz, owner=user.id, fallback=None,
+                                           instead="their stored zone (or TUTOR_TZ)") is None:
+            user = replace(user, tz=None)
+        return user
 
     def info(self, client: WebClient, user_id: str) -> SlackUser | None:
         """The user, or None when Slack does not know them (or could not be asked)."""
@@ -64,7 +78,7 @@ class SlackUsers:
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
         try:
-            user: SlackUser | None = SlackUser.from_api(client.users_info(user=user_id)["user"])
+            user: SlackUser | None = self._user(client.users_info(user=user_id)["user"])
         except SlackApiError as exc:
             log.warning("users.info %s failed: %s", user_id, exc.response.get("error"))
             user = None
@@ -80,8 +94,9 @@ class SlackUsers:
         return bool(user and not user.deleted and (user.is_admin or user.is_owner))
 
     def directory(self, client: WebClient) -> dict[str, SlackUser]:
-        """Every member of the workspace by id (users.list, paged), cached for an hour. On an API
-        error the last known directory (or an empty one) is returned: delivery then goes ahead."""
+        """Every member of the workspace by id (users.list, paged), cached for an hour. When Slack
+        cannot be asked (an API error, a timeout, a dropped connection) the last known directory (or
+        an empty one) is returned: delivery then goes ahead. A malformed entry is skipped."""
         now = self._monotonic()
         with self._lock:
             if self._directory is not None and now - self._directory[0] < self._directory_ttl:
@@ -90,10 +105,14 @@ class SlackUsers:
         try:
             for page in client.users_list(limit=1000):
                 for data in page.get("members", []):
-                    user = SlackUser.from_api(data)
+                    try:
+                        user = self._user(data)
+                    except (KeyError, TypeError, AttributeError):
+                        log.warning("users.list: skipped a malformed member entry %.200r", data)
+                        continue
                     found[user.id] = user
-        except SlackApiError as exc:
-            log.warning("users.list failed: %s", exc.response.get("error"))
+        except Exception as exc:  # any failure: every member's DM must still go out
+            log.warning("users.list failed: %s; using the last known directory", describe_failure(exc))
             with self._lock:
                 return self._directory[1] if self._directory else {}
         with self._lock:

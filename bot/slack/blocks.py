@@ -40,13 +40,18 @@ GRADE_LABELS = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good",
 
 @dataclass(frozen=True)
 class Message:
-    """A Slack message: the fallback text and the blocks."""
+    """A Slack message: the fallback text, the blocks, and the metadata naming what it delivers
+    (set by bot.slack.marks on messages for claimed rows)."""
 
     text: str
     blocks: list[Block] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": self.blocks}
+        kwargs: dict[str, Any] = {"text": self.text, "blocks": self.blocks}
+        if self.metadata is not None:
+            kwargs["metadata"] = self.metadata
+        return kwargs
 
 
 # ---- primitives ------------------------------------------------------------------------------

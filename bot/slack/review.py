@@ -5,6 +5,9 @@ A session is a row (storage.slack_state); what comes next is always the core's a
 repeated button can never skip or repeat a card. Each answer carries the seq the core expects, so
 the core stores a double click once; the session counts it once (UNIQUE key) too.
 
+The message of a daily delivery carries its mark (bot.slack.marks) when posted and at every update,
+so it can be found in the DM's history whatever Slack does with metadata an update leaves out.
+
 Answer times: when a message shows a card, the moment is kept (storage: slack_card_views); a grade or
 an option click is timed from it to the action's `action_ts` (Slack's clock, as is the moment of the
 post a moment after our call), and the core grades multiple choice with it (bot/grading.py).
@@ -30,6 +33,7 @@ from bot.slack.blocks import (
     summary_blocks,
     summary_message,
 )
+from bot.slack.marks import Mark, daily_review
 from bot.slack.services import SlackServices
 from bot.tutor import DueItem, Rating, ReviewResult, TutorError
 from content.model import Card, Flashcard, MultipleChoice
@@ -118,9 +122,11 @@ def dm_channel(svc: SlackServices, client: WebClient, user_id: str) -> str:
 
 
 def post_session(svc: SlackServices, client: WebClient, user_id: str, session_id: int, now: datetime, *,
-                 note: str | None = None, due: list[DueItem] | None = None) -> Posted | None:
+                 note: str | None = None, due: list[DueItem] | None = None,
+                 mark: Mark | None = None) -> Posted | None:
     """Post the new session's first card in the member's DM (`due`: their due cards when already
-    planned, else asked of the core); None (nothing posted) when nothing is due."""
+    planned, else asked of the core; `mark`: what it delivers); None (nothing posted) when nothing
+    is due."""
     if due is None:
         message, finished = render_next(svc, session_id, user_id, now, note=note)
         if finished:
@@ -132,6 +138,8 @@ def post_session(svc: SlackServices, client: WebClient, user_id: str, session_id
         ref = CardRef(session_id, first.deck, first.card.id, first.seq)
         svc.state.card_shown(session_id, first.deck, first.card.id, first.seq, now)
         message = card_message(ref, first.card, is_new=first.is_new, remaining=len(due), note=note)
+    if mark is not None:
+        message = mark.on(message)
     channel = dm_channel(svc, client, user_id)
     answer = client.chat_postMessage(channel=channel, **message.as_kwargs())
     return Posted(channel=answer["channel"], ts=answer["ts"])
@@ -148,7 +156,10 @@ def start_review(svc: SlackServices, client: WebClient, user_id: str, *, origin:
     return post_session(svc, client, user_id, session_id, now, note=note)
 
 
-def _update(client: WebClient, click: Click, message: Message) -> None:
+def _update(svc: SlackServices, client: WebClient, click: Click, session_id: int, message: Message) -> None:
+    delivery_id = svc.state.session_delivery(session_id)
+    if delivery_id is not None:
+        message = daily_review(delivery_id).on(message)
     client.chat_update(channel=click.channel_id, ts=click.ts, **message.as_kwargs())
 
 
@@ -179,7 +190,7 @@ def on_show_answer(svc: SlackServices, client: WebClient, click: Click) -> None:
         intervals = svc.ctx.tutor.next_intervals(click.user_id, ref.deck, ref.card_id, now)
         _, remaining = next_item(svc, ref.session_id, click.user_id, now)
         message, finished = flashcard_answer_message(ref, card, intervals, remaining=remaining), False
-    _update(client, click, message)
+    _update(svc, client, click, ref.session_id, message)
     if finished:
         _after_finish(svc, client, click.user_id)
 
@@ -205,7 +216,7 @@ def on_grade(svc: SlackServices, client: WebClient, click: Click) -> None:
         _record(svc, ref, result, now)
         note = grade_note(result)
     message, finished = render_next(svc, ref.session_id, click.user_id, now, note=note)
-    _update(client, click, message)
+    _update(svc, client, click, ref.session_id, message)
     if finished:
         _after_finish(svc, client, click.user_id)
 
@@ -221,7 +232,7 @@ def on_choice(svc: SlackServices, client: WebClient, click: Click) -> None:
     if not isinstance(card, MultipleChoice):
         message, finished = render_next(svc, ref.session_id, click.user_id, now,
                                         note="That question was removed from the deck.")
-        _update(client, click, message)
+        _update(svc, client, click, ref.session_id, message)
         return
     try:
         result = svc.ctx.tutor.answer_choice(click.user_id, ref.deck, ref.card_id, int(data["o"]),
@@ -229,7 +240,7 @@ def on_choice(svc: SlackServices, client: WebClient, click: Click) -> None:
                                              source=SOURCE)
     except TutorError as exc:  # a stale button: show what is next instead
         message, finished = render_next(svc, ref.session_id, click.user_id, now, note=f"{exc}.")
-        _update(client, click, message)
+        _update(svc, client, click, ref.session_id, message)
         return
     _record(svc, ref, result, now)
     item, _ = next_item(svc, ref.session_id, click.user_id, now)
@@ -238,7 +249,8 @@ def on_choice(svc: SlackServices, client: WebClient, click: Click) -> None:
     if finished:
         svc.state.finish_session(ref.session_id, now)
         tail = summary_blocks(summary(svc, ref.session_id, click.user_id, now), now)
-    _update(client, click, mcq_result_message(ref.session_id, card, result, summary=tail))
+    message = mcq_result_message(ref.session_id, card, result, summary=tail)
+    _update(svc, client, click, ref.session_id, message)
     if finished:
         _after_finish(svc, client, click.user_id)
 
@@ -249,6 +261,6 @@ def on_next(svc: SlackServices, client: WebClient, click: Click) -> None:
     if not _own(svc, click, session_id):
         return
     message, finished = render_next(svc, session_id, click.user_id, svc.now())
-    _update(client, click, message)
+    _update(svc, client, click, session_id, message)
     if finished:
         _after_finish(svc, client, click.user_id)

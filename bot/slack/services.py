@@ -1,14 +1,16 @@
 """What the Slack side keeps for the life of the process, shared by listeners and the scheduler:
-the Slack rows (SlackState), the users cache, the DM pacer and the tally coalescer."""
+the Slack rows (SlackState), the users cache, the DM pacer, the tally coalescer, and the fallback for
+stored schedule zones this server's tz database lacks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.slack.admin import SlackUsers
 from bot.slack.context import AppContext
 from bot.slack.pacing import Coalescer, Pacer
+from bot.zones import ZoneFallback
 from storage.slack_state import SlackState
 
 DELIVERY_WORKERS = 4  # DMs sent in parallel (each waits on Slack's answer); the pacer sets the rate
@@ -22,6 +24,7 @@ class SlackServices:
     pacer: Pacer
     refreshes: Coalescer
     workers: int = DELIVERY_WORKERS
+    zones: ZoneFallback = field(default_factory=ZoneFallback)
 
     @classmethod
     def create(cls, ctx: AppContext, *, dm_rate_per_s: float | None = None,
