@@ -8,9 +8,9 @@ the core stores a double click once; the session counts it once (UNIQUE key) too
 The message of a daily delivery carries its mark (bot.slack.marks) when posted and at every update,
 so it can be found in the DM's history whatever Slack does with metadata an update leaves out.
 
-Answer times: when a message shows a card, the moment is kept (storage: slack_card_views); a grade or
-an option click is timed from it to the action's `action_ts` (Slack's clock, as is the moment of the
-post a moment after our call), and the core grades multiple choice with it (bot/grading.py).
+Answer times: the moment a message is sent showing a card is kept (storage: slack_card_views); a
+grade or an option click is timed from it to Slack's `action_ts` of the click, and the core grades
+multiple choice with that time (bot/grading.py).
 """
 
 from __future__ import annotations
