@@ -7,9 +7,10 @@ per learner, in the learner's own zone.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import sqlite_utils
 
@@ -26,7 +27,8 @@ from storage.learners import EnrollmentRow
 RETENTION_WINDOW = timedelta(days=30)
 
 
-LOOK_AHEAD = 50  # unseen cards read past the day's new-card slots, to skip those the concept rules block
+LOOK_AHEAD = 10  # unseen cards of each kind read past the day's new-card slots, for those the concept
+# rules hold back (more held back than this: that day takes more of the other kinds)
 
 
 class DeckCards:
@@ -39,14 +41,19 @@ class DeckCards:
         self.row = row
         self.by_id: dict[str, Card] = {s.card_id: card_from_dict(s.data) for s in stored}
         self.retired = frozenset(s.card_id for s in stored if s.retired_at is not None)
-        self.active = tuple(self.by_id[s.card_id] for s in stored if s.retired_at is None)
-        self.position = {card.id: index for index, card in enumerate(self.active)}
+        active_ids = [s.card_id for s in stored if s.retired_at is None]
+        self.active = tuple(self.by_id[i] for i in active_ids)
+        self.position = {card_id: index for index, card_id in enumerate(active_ids)}
         self.kinds = tuple(dict.fromkeys(c.kind for c in self.active if c.kind is not CardKind.PROMPT))
+        self.concept_of: dict[str, str] = {}
         self.concept_flashcards: dict[str, frozenset[str]] = {}
-        for card in self.active:
-            if card.kind is CardKind.FLASHCARD and card.concept is not None:
-                ids = self.concept_flashcards.get(card.concept, frozenset())
-                self.concept_flashcards[card.concept] = ids | {card.id}
+        for card_id, card in zip(active_ids, self.active, strict=True):
+            if card.concept is None:
+                continue
+            self.concept_of[card_id] = card.concept
+            if card.kind is CardKind.FLASHCARD:
+                known = self.concept_flashcards.get(card.concept, frozenset())
+                self.concept_flashcards[card.concept] = known | {card_id}
 
 
 class _ConceptRules:
@@ -55,16 +62,15 @@ class _ConceptRules:
     earlier day (so a flashcard failed yesterday cannot come back right before its question today).
     `reviewed_today` and `learned` (flashcards first reviewed before today) are (deck, card_id)."""
 
-    def __init__(self, reviewed_today: Iterable[tuple[str, str]], learned: Iterable[tuple[str, str]],
+    def __init__(self, reviewed_today: Iterable[tuple[str, str]], learned: set[tuple[str, str]],
                  decks: dict[str, DeckCards]) -> None:
         self.decks = decks
-        self.taken = {key for key in (self._concept(d, c) for d, c in reviewed_today) if key}
-        self.learned = {key for key in (self._concept(d, c) for d, c in learned) if key}
-
-    def _concept(self, deck: str, card_id: str) -> tuple[str, str] | None:
-        cards = self.decks.get(deck)
-        card = None if cards is None else cards.by_id.get(card_id)
-        return None if card is None or card.concept is None else (deck, card.concept)
+        self.learned = learned
+        self.taken: set[tuple[str, str]] = set()
+        for deck, card_id in reviewed_today:
+            concept = decks[deck].concept_of.get(card_id) if deck in decks else None
+            if concept is not None:
+                self.taken.add((deck, concept))
 
     def allow(self, deck: str, card: Card) -> bool:
         """Whether `card` may be shown today; if so, its concept counts as taken from now on."""
@@ -74,9 +80,10 @@ class _ConceptRules:
         key = (deck, concept)
         if key in self.taken:
             return False
-        if card.kind is CardKind.MCQ and concept in self.decks[deck].concept_flashcards \
-                and key not in self.learned:
-            return False
+        if card.kind is CardKind.MCQ:
+            teaching = self.decks[deck].concept_flashcards.get(concept)
+            if teaching and not any((deck, card_id) in self.learned for card_id in teaching):
+                return False
         self.taken.add(key)
         return True
 
@@ -116,11 +123,16 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
                 introduced[u, d].add(card_id)
     teaching = [(slug, card_id) for slug, cards in decks.items() for ids in cards.concept_flashcards.values()
                 for card_id in ids]
-    learned: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    learned: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for u, d, card_id in review_store.reviewed_cards(db, teaching, user_id=user_id):
         if card_id not in introduced.get((u, d), ()):
-            learned[u].append((d, card_id))
-    rules = {u: _ConceptRules(reviewed.get(u, ()), learned.get(u, ()), decks) for u in today}
+            learned[u].add((d, card_id))
+    rules: dict[str, _ConceptRules] = {}
+
+    def rules_of(u: str) -> _ConceptRules:  # made on first need: most cards have no concept
+        if u not in rules:
+            rules[u] = _ConceptRules(reviewed.get(u, ()), learned.get(u, set()), decks)
+        return rules[u]
 
     reviews: dict[str, list[tuple[datetime, int, DueItem]]] = defaultdict(list)
     new: dict[str, list[DueItem]] = defaultdict(list)
@@ -136,12 +148,13 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
             card = cards.by_id.get(row.card_id)
             if review_slots <= 0 or row.due >= end:
                 break
-            if card is None or not rules[u].allow(e.deck, card):  # None: imported a moment ago
+            if card is None or card.concept is not None and not rules_of(u).allow(e.deck, card):
                 continue
             review_slots -= 1
             reviews[u].append((row.due, rank, DueItem(deck=e.deck, card=card, is_new=False, seq=row.seq + 1,
                                                       due=row.due)))
-        fresh = _new_cards(cards, e.new_per_day, unseen.get((u, e.deck), []), introduced[u, e.deck], rules[u])
+        fresh = _new_cards(cards, e.new_per_day, unseen.get((u, e.deck), []), introduced[u, e.deck],
+                           partial(rules_of, u))
         new[u] += [DueItem(deck=e.deck, card=card, is_new=True, seq=1)
                    for card in fresh[:max(0, e.new_per_day - new_done)]]
     plan: dict[str, list[DueItem]] = {}
@@ -152,29 +165,41 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
 
 
 def _new_cards(cards: DeckCards, per_day: int, unseen: Sequence[str], introduced: set[str],
-               rules: _ConceptRules) -> list[Card]:
+               rules: Callable[[], _ConceptRules]) -> list[Card]:
     """The day's new cards not yet answered: the kinds taken in turn (in the order they first appear
     in the deck), each kind in deck order, skipping what the concept rules hold back, `per_day` in
     all. The cards already introduced today keep their places, so the day's list does not change
     while the member answers it. (Card ids are passed along: a card's `id` is a hash, not free.)"""
-    queues: dict[CardKind, list[tuple[str, Card]]] = {kind: [] for kind in cards.kinds}
-    for card_id in sorted({*unseen, *introduced}, key=lambda i: cards.position.get(i, len(cards.position))):
+    if per_day <= 0 or not unseen:
+        return []
+    ordered: Iterable[str] = unseen  # in deck order already
+    if introduced:
+        ordered = sorted({*unseen, *introduced}, key=lambda i: cards.position.get(i, len(cards.position)))
+    queues: dict[CardKind, deque[tuple[str, Card]]] = {kind: deque() for kind in cards.kinds}
+    for card_id in ordered:
         card = cards.by_id.get(card_id)
-        if card is not None and card.kind in queues:
-            queues[card.kind].append((card_id, card))
+        queue = None if card is None else queues.get(card.kind)
+        if queue is not None and card is not None:
+            queue.append((card_id, card))
     chosen: list[Card] = []
+    checker: _ConceptRules | None = None
     done = 0
-    while done < per_day and any(queues.values()):
-        for queue in queues.values():
+    turns = [q for q in queues.values() if q]
+    while done < per_day and turns:
+        for queue in turns:
             while queue and done < per_day:
-                card_id, card = queue.pop(0)
+                card_id, card = queue.popleft()
                 if card_id in introduced:
                     done += 1
                     break
-                if rules.allow(cards.row.slug, card):
-                    chosen.append(card)
-                    done += 1
-                    break
+                if card.concept is not None:
+                    checker = checker or rules()
+                    if not checker.allow(cards.row.slug, card):
+                        continue
+                chosen.append(card)
+                done += 1
+                break
+        turns = [q for q in turns if q]
     return chosen
 
 
