@@ -4,7 +4,6 @@ not, with its date, review counts and both scores; the latest adopted one is the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,11 +86,3 @@ def latest_fits(db: sqlite_utils.Database, scope: str) -> dict[str, FitRow]:
         f"SELECT {_COLUMNS} FROM memory_models m WHERE scope = ? AND id = (SELECT max(id)"
         " FROM memory_models WHERE scope = m.scope AND owner = m.owner)", (scope,))
     return {r[1]: _row(r) for r in rows}
-
-
-def fits_of(db: sqlite_utils.Database, scope: str, owners: Iterable[str]) -> list[FitRow]:
-    """Every fit of these owners, oldest first."""
-    names = sorted(set(owners))
-    rows = db.conn.execute(f"SELECT {_COLUMNS} FROM memory_models WHERE scope = ?"
-                           f" AND owner IN ({', '.join('?' * len(names))}) ORDER BY id", (scope, *names))
-    return [_row(r) for r in rows]
