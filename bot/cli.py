@@ -9,18 +9,22 @@
     tutor stats --user NAME [--json]
     tutor optimize --user NAME [--json]  fit a member's FSRS parameters now (bot/cli_optimize.py)
     tutor reviews import FILE --user NAME [--deck DECK] [--tz ZONE]   a history from another tool
-    tutor serve [--http] [--port N]      run the Slack app
+    tutor serve [--http] [--host H] [--port N]   run the Slack app
+    tutor doctor [--json]                token, scopes, database, decks and the demo, as a checklist
     tutor finetune DIR ...               the transfer-learning demo (see `tutor finetune -h`)
 
-`--db PATH` overrides TUTOR_DB. Exit codes: 0 ok; 1 the command ran and found a problem (lint errors,
-a refused request); 2 bad usage or unreadable input. User errors print one line on stderr, never a
-traceback. torch is imported only by `tutor finetune` (and only inside its child process).
+`--db PATH` overrides TUTOR_DB, before or after the subcommand. Exit codes: 0 ok; 1 the command ran
+and found a problem (lint errors, a refused request, Slack refusing the token); 2 bad usage or
+unreadable input (the database included). User errors print one line on stderr, never a traceback;
+output cut short by a closed pipe (`tutor deck show … | head`) ends quietly with status 141 like
+other Unix tools. torch is imported only by `tutor finetune` (and only inside its child process).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -28,9 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from bot import cli_optimize, cli_reviews
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, ServiceError, Settings, load_settings
 from bot.tutor import Tutor, TutorError
-from content.model import Deck, DeckFormatError, Flashcard, MultipleChoice, Prompt, option_letter
+from content.model import Deck, DeckFormatError, Flashcard, MultipleChoice, Prompt, option_letter, plural
+from storage.db import DatabaseOpenError
+
+DB_HELP = "the SQLite database file (default: $TUTOR_DB or tutor.db; its folder must exist)"
 
 
 class UsageError(Exception):
@@ -46,10 +53,15 @@ def _settings() -> Settings:
 
 
 def _tutor(args: argparse.Namespace) -> Tutor:
+    """The tutor over the database (--db, else TUTOR_DB), with the shipped decks in it."""
+    from bot.shipped import sync_shipped_decks
     from storage.db import open_db
 
     settings = _settings()
-    return Tutor(open_db(args.db or settings.db_path), default_tz=settings.timezone)
+    tutor = Tutor(open_db(args.db or settings.db_path), default_tz=settings.timezone)
+    if settings.shipped_decks:
+        sync_shipped_decks(tutor)
+    return tutor
 
 
 def _load(path: str) -> Any:
@@ -152,12 +164,13 @@ def deck_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json([d.to_dict() for d in decks])
     elif not decks:
-        print("No decks yet. Import one: tutor deck import content/decks/pretrained-models-cv.yaml")
+        print("No decks yet. Import one: tutor deck import PATH (a recap .txt or a YAML deck)")
     else:
         for d in decks:
-            print(f"{d.slug}: {d.title} ({d.cards} cards, {d.learners} learners, "
+            print(f"{d.slug}: {d.title} ({plural(d.cards, 'card')}, {plural(d.learners, 'learner')}, "
                   f"retention {d.desired_retention:g})")
     return 0
+
 
 
 def deck_export(args: argparse.Namespace) -> int:
@@ -172,7 +185,13 @@ def deck_export(args: argparse.Namespace) -> int:
         from bot.anki_export import member_progress
 
         progress = member_progress(tutor, args.user, args.deck)
-    path = export_deck(deck, args.format, Path(args.output), progress=progress)
+    out = Path(args.output)
+    if args.output.endswith(("/", os.sep)) or (not out.exists() and not out.suffix):
+        out.mkdir(parents=True, exist_ok=True)  # a folder that is not there yet: make it
+    try:
+        path = export_deck(deck, args.format, out, progress=progress)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out} ({exc.strerror or exc}); choose another -o") from None
     print(path)
     return 0
 
@@ -236,45 +255,66 @@ def serve(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         settings = replace(settings, db_path=args.db)
-    try:
-        from bot.slack.serve import serve as run_server
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("bot.slack.serve", "bot.slack"):
-            raise
-        raise UsageError("the Slack app is missing from this installation (bot/slack/serve.py)") from None
-    run_server(settings, http=args.http, port=args.port)  # blocks until interrupted
-    return 0
+    from bot.slack.serve import serve as run_server
+
+    return run_server(settings, http=args.http, host=args.host, port=args.port)  # until SIGTERM / Ctrl-C
+
+
+FINETUNE_HELP = "fine-tune a pre-trained vision model on a folder of labelled images (the /finetune demo)"
 
 
 def _add_finetune(commands: Any, wanted: bool) -> None:
-    help_text = "fine-tune a pre-trained vision model on a folder of labelled images (the /finetune demo)"
-    if wanted:
-        try:
-            from bot.finetune.cli import add_arguments, run
-        except ModuleNotFoundError as exc:
-            if exc.name not in ("bot.finetune.cli", "bot.finetune"):
-                raise
-        else:
-            parser = commands.add_parser("finetune", help=help_text, description=help_text)
-            add_arguments(parser)
-            parser.set_defaults(handler=run)
-            return
-    # Not asked for (so bot.finetune.cli is not even imported), or missing from this installation.
+    from bot.extras import finetune_unavailable_message
+
+    unavailable = finetune_unavailable_message()
+    if wanted and unavailable is None:
+        from bot.finetune.cli import add_arguments, run
+
+        parser = commands.add_parser("finetune", help=FINETUNE_HELP, description=FINETUNE_HELP)
+        add_arguments(parser)
+        parser.set_defaults(handler=run)
+        return
+    # Not asked for (so bot.finetune.cli is not even imported), or the extra is not installed.
     # prefix_chars that no argument uses: every word, --help included, lands in `rest`.
+    help_text = FINETUNE_HELP if unavailable is None else f"{FINETUNE_HELP}; needs the finetune extra"
     parser = commands.add_parser("finetune", help=help_text, add_help=False, prefix_chars="\x00")
-    parser.add_argument("rest", nargs="*")
-    parser.set_defaults(handler=_finetune_missing)
+    parser.add_argument("rest", nargs="*", help="the demo's arguments")
+    parser.set_defaults(handler=_finetune_missing, unavailable=unavailable)
 
 
 def _finetune_missing(args: argparse.Namespace) -> int:
-    raise UsageError("the finetune demo is missing from this installation (bot/finetune/cli.py)")
+    from bot.extras import FINETUNE_INSTALL
+
+    raise UsageError(f"the finetune demo is not installed here ({args.unavailable}); install it with "
+                     f"{FINETUNE_INSTALL}")
 
 
 # parser ------------------------------------------------------------------------------------
+REVIEW_KEYS = """keys:
+  1-4          answer a multiple-choice question (a, b, c… work too), or grade a flashcard:
+               1 Again, 2 Hard, 3 Good, 4 Easy (each shown with the interval it gives)
+  Enter        show a flashcard's answer
+  u            undo your last answer
+  q            quit (so does end of input, Ctrl-D)
+
+Input may be piped: printf '2\\n\\n3\\nq\\n' | tutor review --user ana"""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tutor")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tutor", description="A tutor that teaches with spaced repetition.")
-    parser.add_argument("--db", help="the SQLite database file (default: $TUTOR_DB or tutor.db)")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument("--db", help=DB_HELP)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     deck = commands.add_parser("deck", help="show, lint, import, list and export decks")
     deck_commands = deck.add_subparsers(dest="deck_command", metavar="ACTION", required=True)
@@ -291,12 +331,16 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub.set_defaults(handler=deck_list)
     sub = deck_commands.add_parser("export", help="write a stored deck as YAML, JSON or an Anki package")
     sub.add_argument("deck", metavar="DECK", help="the deck's slug (see `tutor deck list`)")
-    sub.add_argument("--format", required=True, choices=("yaml", "json", "apkg"))
-    sub.add_argument("-o", "--output", default=".", help="a file, or a folder for DECK.EXT (default: .)")
+    sub.add_argument("--format", required=True, choices=("yaml", "json", "apkg"),
+                     help="yaml (editable, imports back), json, or apkg (an Anki package)")
+    sub.add_argument("-o", "--output", default="exports",
+                     help="a file, or a folder for DECK.EXT (default: exports, made if missing)")
     sub.add_argument("--user", help="apkg: carry this member's review history and FSRS memory state")
     sub.set_defaults(handler=deck_export)
 
-    sub = commands.add_parser("review", help="review what is due, in the terminal")
+    sub = commands.add_parser("review", help="review what is due, in the terminal",
+                              description="Review what is due, with the same engine as the Slack DM.",
+                              epilog=REVIEW_KEYS, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub.add_argument("--user", required=True, help="your name (any text; the same each time)")
     sub.add_argument("--deck", help="review only this deck (joining it if needed)")
     sub.add_argument("--tz", help="your IANA time zone, e.g. Europe/Berlin (remembered)")
@@ -304,34 +348,65 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub.set_defaults(handler=review)
 
     sub = commands.add_parser("stats", help="a learner's progress")
-    sub.add_argument("--user", required=True)
+    sub.add_argument("--user", required=True, help="the learner (the name given to tutor review)")
     sub.add_argument("--json", action="store_true", help="print JSON")
     sub.add_argument("--now", help=argparse.SUPPRESS)
     sub.set_defaults(handler=stats)
 
     sub = commands.add_parser("serve", help="run the Slack app (Socket Mode unless --http)")
     sub.add_argument("--http", action="store_true", help="serve Slack's HTTP requests instead of Socket Mode")
-    sub.add_argument("--port", type=int, default=None, help="HTTP port (default: $PORT or 3000)")
+    sub.add_argument("--host", default="0.0.0.0",
+                     help="with --http: the address to listen on (default 0.0.0.0, every interface)")
+    sub.add_argument("--port", type=int, default=None, help="with --http: the port (default: $PORT or 3000)")
     sub.set_defaults(handler=serve)
 
+    from bot import doctor
+
+    doctor.add_parser(commands)
     cli_optimize.add_parser(commands)
     cli_reviews.add_parser(commands)
     _add_finetune(commands, wanted="finetune" in argv)
+    _accept_db_after_subcommands(parser)
     return parser
+
+
+def _accept_db_after_subcommands(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand (those other modules add too) its own `--db`, so `tutor deck list --db X`
+    works like `tutor --db X deck list`. SUPPRESS as default: an absent one leaves the top-level value."""
+    for action in parser._actions:  # argparse keeps subparsers here; there is no public accessor
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for sub in action.choices.values():
+            if "-" in sub.prefix_chars and "--db" not in sub._option_string_actions:
+                sub.add_argument("--db", default=argparse.SUPPRESS, help=DB_HELP)
+            _accept_db_after_subcommands(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(argv).parse_args(argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:  # bare `tutor`
+        parser.print_help()
+        return 0
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
+        return code
     except TutorError as exc:
         print(f"tutor: {exc}", file=sys.stderr)
         return 1
-    except (UsageError, ConfigError, DeckFormatError) as exc:
+    except ServiceError as exc:
+        print(f"tutor: {exc}", file=sys.stderr)
+        return 1
+    except (UsageError, ConfigError, DeckFormatError, DatabaseOpenError) as exc:
         print(f"tutor: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly. Point stdout at /dev/null so the interpreter's
+        # final flush does not raise again (Python's documented recipe for SIGPIPE).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
-

@@ -8,6 +8,8 @@ Again / Hard / Good / Easy (each shown with the interval it would give). `u` und
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 import time as clock
 from collections import deque
 from collections.abc import Callable
@@ -57,8 +59,17 @@ class ReviewSession:
     deck: str | None = None
     answered: list[ReviewResult] = field(default_factory=list)
 
-    def say(self, text: str = "") -> None:
-        print(text, file=self.stdout, flush=True)
+    def say(self, text: str = "", *, first: str = "", rest: str | None = None) -> None:
+        """Print `text` wrapped at word boundaries to the terminal's width (a terminal left to itself
+        breaks long lines mid-word); `first` starts the first line, `rest` indents the others
+        (default: as wide as `first`)."""
+        width = max(40, shutil.get_terminal_size((80, 24)).columns - 1)
+        indent = " " * len(first) if rest is None else rest
+        for number, paragraph in enumerate(text.split("\n")):
+            lead = first if number == 0 else indent
+            line = textwrap.fill(paragraph, width, initial_indent=lead, subsequent_indent=indent,
+                                 break_long_words=False, break_on_hyphens=False)
+            print(line or lead.rstrip(), file=self.stdout, flush=True)
 
     def ask(self, prompt: str) -> str:
         """One line of input, lower-cased; `u` and `q` (and end of input) raise."""
@@ -109,7 +120,7 @@ class ReviewSession:
         if isinstance(card, MultipleChoice):
             self.say(card.question)
             for index, option in enumerate(card.options):
-                self.say(f"  {index + 1}) {option}")
+                self.say(option, first=f"  {index + 1}) ")
             choice = self._pick(f"Your answer (1-{len(card.options)}): ", len(card.options),
                                 letters=True)
             return self.tutor.answer_choice(self.user_id, item.deck, card.id, choice - 1, seq=item.seq,
@@ -117,7 +128,7 @@ class ReviewSession:
         assert isinstance(card, Flashcard)  # due_cards gives no open prompts
         self.say(card.front)
         self.ask("Press Enter to show the answer. ")
-        self.say(f"Answer: {card.back}")
+        self.say(card.back, first="Answer: ")
         intervals = self.tutor.next_intervals(self.user_id, item.deck, card.id, self.now())
         self.say("   ".join(f"{r.value}) {r.label} ({format_interval(intervals[r])})" for r in Rating))
         grade = self._pick("How well did you remember it (1-4)? ", 4, words=[r.label.lower() for r in Rating])
@@ -139,16 +150,18 @@ class ReviewSession:
         card = result.card
         if isinstance(card, MultipleChoice) and card.answer is not None:
             right = f"{card.answer + 1}) {card.options[card.answer]}"
-            why = f" Graded Hard: {result.reason}." if result.reason else ""
-            self.say(f"✓ Right!{why}" if result.correct else f"✗ Not quite. The answer is {right}")
+            if result.correct:
+                self.say(f"✓ Right! Graded Hard: {result.reason}." if result.reason else "✓ Right!")
+            else:
+                self.say(right, first="✗ Not quite. The answer is ", rest="  ")
             for index, line in enumerate(card.solution):
-                self.say(f"  {'Solution:' if index == 0 else '         '} {line}")
+                self.say(line, first="  Solution: " if index == 0 else "            ")
             if card.hint:
-                self.say(f"  Hint: {card.hint}")
+                self.say(card.hint, first="  Hint: ")
             if card.mistakes:
                 self.say("  Common mistakes:")
                 for mistake in card.mistakes:
-                    self.say(f"    - {mistake}")
+                    self.say(mistake, first="    - ")
         else:
             self.say(f"Graded {result.rating.label}.")
         note = " (this answer was already recorded)" if result.duplicate else ""
@@ -177,10 +190,11 @@ class ReviewSession:
         learner = self.tutor.learner(self.user_id)
         self.say(f"\nReviewed {len(fresh)} card{'s' * (len(fresh) != 1)}, {right} right. "
                  f"Streak: {stats.streak} day{'s' * (stats.streak != 1)}.")
-        if stats.next_due is not None and learner is not None:
+        left = len(self.tutor.due_cards(self.user_id, now, deck=self.deck))
+        if left:  # quit early, or an answer brought a card back today: those come before any "next"
+            self.say(f"Still due today: {left} card{'s' * (left != 1)}; run tutor review again to go on.")
+        elif stats.next_due is not None and learner is not None:
             self.say(f"Next due: {due_when(stats.next_due, learner.tz, now)}.")
-        elif stats.new_today:
-            self.say(f"{stats.new_today} new card{'s' * (stats.new_today != 1)} still waiting today.")
 
 
 def due_when(due: datetime, tz: str, now: datetime) -> str:

@@ -19,6 +19,11 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable and what is expected."""
 
 
+class ServiceError(RuntimeError):
+    """Something the bot needs outside itself (Slack) refused or could not be reached; the message is
+    one sentence naming the problem and the fix."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """The bot's settings. Times are local to `timezone` unless a member's own zone is known."""
@@ -40,6 +45,10 @@ class Settings:
     # Daily DMs: at most this many chat.postMessage calls a second across all members (TUTOR_DM_RATE;
     # 0 = no pacing). Slack's own limit is about 1 message a second per channel, with bursts allowed.
     dm_rate_per_s: float = 20.0
+    # Import or update the decks shipped in content/decks/ at start (TUTOR_SHIPPED_DECKS=0: don't).
+    shipped_decks: bool = True
+    # The log level of `tutor serve` (TUTOR_LOG_LEVEL): DEBUG, INFO, WARNING or ERROR.
+    log_level: str = "INFO"
 
     def require_slack(self, *, socket_mode: bool) -> None:
         """Raise ConfigError naming each Slack variable the chosen mode needs but lacks."""
@@ -56,6 +65,9 @@ class Settings:
 
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SWITCH = {"": True, "1": True, "yes": True, "true": True, "on": True,
+           "0": False, "no": False, "false": False, "off": False}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +131,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not 0 <= dm_rate <= 1000:
         raise ConfigError(f"TUTOR_DM_RATE={dm_rate_raw!r} must be messages a second (0-1000; 0 = no pacing)")
 
+    shipped_raw = env.get("TUTOR_SHIPPED_DECKS", "").strip().casefold()
+    if shipped_raw not in _SWITCH:
+        raise ConfigError(f"TUTOR_SHIPPED_DECKS={shipped_raw!r} must be 1 or 0 (yes/no, true/false)")
+
+    log_level = env.get("TUTOR_LOG_LEVEL", "").strip().upper() or "INFO"
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"TUTOR_LOG_LEVEL={log_level!r} must be one of {', '.join(LOG_LEVELS)}")
+
     return Settings(
         db_path=db_path,
         admins=frozenset(admins),
@@ -132,4 +152,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         finetune_time_limit_s=seconds("TUTOR_FINETUNE_TIME_LIMIT", 300.0),
         finetune_device=device,
         dm_rate_per_s=dm_rate,
+        shipped_decks=_SWITCH[shipped_raw],
+        log_level=log_level,
     )

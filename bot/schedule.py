@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
 from bot.memory_models import FitReport, run_due_fits
+from bot.slack.assignments import NoticeReport, send_notices
 from bot.slack.context import AppContext
 from bot.slack.delivery import DeliveryReport, run_due_deliveries
 from bot.slack.qotd import ChannelReport, run_channel_posts
@@ -44,21 +45,28 @@ class TickReport:
     now: datetime
     channels: ChannelReport
     deliveries: DeliveryReport
+    notices: NoticeReport
 
 
 def tick(ctx: AppContext | SlackServices, client: WebClient, now: datetime | None = None) -> TickReport:
     """Everything due at `now` (default: the context's clock): close and post questions of the day,
-    then send the daily DMs. A plain function: tests call it with a simulated `now`."""
+    send the daily DMs, then any enrollment DM an assignment left queued (a restart in between).
+    A plain function: tests call it with a simulated `now`."""
     svc = SlackServices.of(ctx)
     now = svc.now() if now is None else now
     channels = run_channel_posts(svc, client, now)
     deliveries = run_due_deliveries(svc, client, now)
+    notices = send_notices(svc, client, now)
     recovered, pending = channels.recovered + deliveries.recovered, channels.pending + deliveries.pending
     if channels.posted or channels.closed or deliveries.sent or deliveries.failed or recovered or pending:
         log.info("tick %s: %d posted, %d closed, %d DMs sent, %d failed; %d unfinished sends found in Slack,"
                  " %d unconfirmed", now.isoformat(timespec="minutes"), channels.posted, channels.closed,
                  deliveries.sent, deliveries.failed, recovered, pending)
-    return TickReport(now=now, channels=channels, deliveries=deliveries)
+    if notices.sent or notices.failed or notices.recovered or notices.pending:
+        log.info("tick %s: %d enrollment DMs sent, %d failed, %d found in Slack, %d unconfirmed",
+                 now.isoformat(timespec="minutes"), notices.sent, notices.failed, notices.recovered,
+                 notices.pending)
+    return TickReport(now=now, channels=channels, deliveries=deliveries, notices=notices)
 
 
 def _safe_tick(svc: SlackServices, client: WebClient) -> None:

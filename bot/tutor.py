@@ -149,6 +149,11 @@ class Tutor:
                                  reviews_per_day=reviews_per_day, now=datetime.now(UTC))
             return self._require_learner(user_id)
 
+    def enrollment(self, user_id: str, deck: str) -> str | None:
+        """"active" (in the deck), "left" (joined once, then left: their choice to respect) or None."""
+        with self.lock:
+            return learner_store.enrollment_status(self.db, user_id, deck)
+
     def leave(self, user_id: str, deck: str | None = None) -> Learner:
         """Leave one deck, or all when deck is None. History is kept."""
         with self.lock:

@@ -15,6 +15,7 @@ import html
 import json
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 import genanki
@@ -37,8 +38,9 @@ ol.options { list-style-type: upper-alpha; }
 def export_deck(deck: Deck, fmt: str, out: Path, *, progress: MemberProgress | None = None) -> Path:
     """Write `deck` as `fmt` to the file `out`, or to `out/<slug>.<ext>` when `out` is a directory.
     Returns the path written. The file is replaced atomically: a failed export leaves the old one.
-    `progress` (Anki packages only) adds a member's review history, due dates and FSRS memory state
-    (content/anki_progress.py)."""
+    Its permissions are those of any new file (0666 less the umask, so group-readable as usual);
+    tempfile.mkstemp would make it 0600. `progress` (Anki packages only) adds a member's review
+    history, due dates and FSRS memory state (content/anki_progress.py)."""
     fmt = fmt.casefold()
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -47,9 +49,8 @@ def export_deck(deck: Deck, fmt: str, out: Path, *, progress: MemberProgress | N
     out = Path(out)
     target = out / f"{deck.slug}{_SUFFIX[fmt]}" if out.is_dir() else out
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # the umask applies
     try:
         if fmt == "yaml":
             tmp.write_text(dump_yaml_deck(deck), encoding="utf-8")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from content.lint import LintIssue, Severity, lint_deck, sort_issues
-from content.model import CardKind, Deck, DeckFormatError, slugify
+from content.model import CardKind, Deck, DeckFormatError, plural, slugify
 from content.recap import parse_recap
 from content.yaml_deck import load_yaml_deck
 
@@ -28,10 +28,6 @@ MAX_DECK_BYTES = 5 * 1024 * 1024  # a recap page is ~15 kB; anything this big is
 YAML_SUFFIXES = (".yaml", ".yml")
 _KIND_NAMES = ((CardKind.FLASHCARD, "flashcard"), (CardKind.MCQ, "multiple-choice question"),
                (CardKind.PROMPT, "open prompt"))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @dataclass(frozen=True)
@@ -53,9 +49,9 @@ class LoadedDeck:
         """`pretrained-models-cv: 17 cards (5 flashcards, 10 multiple-choice questions, 2 open prompts);
         0 errors, 0 warnings`: one line for `tutor deck lint` and for the admin's Slack reply."""
         counts = Counter(card.kind for card in self.deck.cards)
-        kinds = ", ".join(_count(counts[kind], name) for kind, name in _KIND_NAMES if counts[kind])
-        return (f"{self.deck.slug}: {_count(len(self.deck.cards), 'card')} ({kinds}); "
-                f"{_count(len(self.errors), 'error')}, {_count(len(self.warnings), 'warning')}")
+        kinds = ", ".join(plural(counts[kind], name) for kind, name in _KIND_NAMES if counts[kind])
+        return (f"{self.deck.slug}: {plural(len(self.deck.cards), 'card')} ({kinds}); "
+                f"{plural(len(self.errors), 'error')}, {plural(len(self.warnings), 'warning')}")
 
     def report(self, source: str | None = None) -> str:
         """Every issue as `source:line: severity: message`, then the summary line."""

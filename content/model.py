@@ -46,6 +46,11 @@ class DeckFormatError(ValueError):
     message says what is wrong and, where there is one, on which line."""
 
 
+def plural(count: int, word: str) -> str:
+    """`1 card`, `3 cards`: a count with its noun, for every front end (terminal, Slack)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def option_letter(index: int) -> str:
     """0 -> "A", 1 -> "B"…: how options are labelled in recaps, YAML decks and Slack."""
     if not 0 <= index < 26:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,15 @@ from pathlib import Path
 import sqlite_utils
 
 BUSY_TIMEOUT_MS = 10_000
+
+# Every database open_db returned and not yet closed, so a stopping server can close them all
+# (connections of worker threads included); weak, so nothing is kept alive by being listed.
+_OPEN: weakref.WeakSet[sqlite_utils.Database] = weakref.WeakSet()
+_OPEN_LOCK = threading.Lock()
+
+
+class DatabaseOpenError(Exception):
+    """The database file cannot be opened; the message names the file, the reason and the fix."""
 
 
 @dataclass(frozen=True)
@@ -58,24 +68,74 @@ def equal_to(columns: Mapping[str, object]) -> tuple[str, list[object]]:
 
 
 def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
-    """Open (creating if needed) the database at `path` with WAL, a busy timeout and foreign keys,
-    and apply pending migrations. `":memory:"` gives a private in-memory database."""
+    """Open (creating the file if needed) the database at `path` with WAL, a busy timeout and foreign
+    keys, and apply pending migrations. `":memory:"` gives a private in-memory database.
+
+    The folder must exist: a typo in TUTOR_DB would otherwise make a new, empty database somewhere.
+    DatabaseOpenError (one sentence) when the folder is missing or SQLite cannot open the file."""
     path = str(path)
     if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: we open transactions ourselves (see `transaction`), so a multi-row
-    # change is one BEGIN IMMEDIATE ... COMMIT and never half-applied.
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                           check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    if path != ":memory:":
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-    db = sqlite_utils.Database(conn)
-    if migrate:
-        apply_migrations(db)
+        _check_location(Path(path))
+    try:
+        # isolation_level=None: we open transactions ourselves (see `transaction`), so a multi-row
+        # change is one BEGIN IMMEDIATE ... COMMIT and never half-applied.
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        db = sqlite_utils.Database(conn)
+        if migrate:
+            apply_migrations(db)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseOpenError(_open_problem(path, exc)) from exc
+    with _OPEN_LOCK:
+        _OPEN.add(db)
     return db
+
+
+def _check_location(path: Path) -> None:
+    if path.is_dir():
+        raise DatabaseOpenError(f"the database {path} is a folder; name a file in it, such as "
+                                f"{path / 'tutor.db'} (TUTOR_DB or --db)")
+    folder = path.parent
+    if not folder.exists():
+        raise DatabaseOpenError(f"the folder {folder} of the database {path} does not exist; create it "
+                                f"(mkdir -p {folder}) or fix TUTOR_DB / --db")
+    if not folder.is_dir():
+        raise DatabaseOpenError(f"{folder} is a file, so the database {path} cannot be made in it; "
+                                "fix TUTOR_DB / --db")
+
+
+def _open_problem(path: str, exc: sqlite3.DatabaseError) -> str:
+    reason = str(exc)
+    if "not a database" in reason:
+        return (f"{path} is not a SQLite database; point TUTOR_DB or --db at the tutor's database or "
+                "at a new file name")
+    if "readonly" in reason:
+        return (f"the database {path} is read-only ({reason}); let this user write the file and its "
+                "folder, or point TUTOR_DB / --db elsewhere")
+    if "locked" in reason:
+        return (f"the database {path} stayed locked for {BUSY_TIMEOUT_MS // 1000} s ({reason}); another "
+                "process holds it: stop it or wait, then try again")
+    return (f"cannot open the database {path} ({reason}); check that this user may read and write the "
+            "file and its folder (TUTOR_DB or --db)")
+
+
+def close_open_databases() -> int:
+    """Close every database open_db opened in this process (a server's last step); returns how many.
+    A closed database raises sqlite3.ProgrammingError when used, so call this only at the end."""
+    with _OPEN_LOCK:
+        found = list(_OPEN)
+        _OPEN.clear()
+    for db in found:
+        try:
+            db.conn.close()
+        except sqlite3.Error:
+            pass
+    return len(found)
 
 
 @contextmanager

@@ -106,6 +106,15 @@ def unenroll(db: sqlite_utils.Database, user_id: str, deck: str | None, now: dat
         return cursor.rowcount
 
 
+def enrollment_status(db: sqlite_utils.Database, user_id: str, deck: str) -> str | None:
+    """"active" when the learner is in the deck, "left" when they joined and left it, else None."""
+    row = db.conn.execute("SELECT left_at FROM enrollments WHERE user_id = ? AND deck = ?",
+                          (user_id, deck)).fetchone()
+    if row is None:
+        return None
+    return "active" if row[0] is None else "left"
+
+
 def active_enrollments(db: sqlite_utils.Database, *, user_id: str | None = None) -> list[EnrollmentRow]:
     """Enrollments not left, of one learner or of everyone, in joining order per learner."""
     sql = ("SELECT e.user_id, e.deck, e.new_per_day, e.reviews_per_day, l.tz, l.paused_at IS NOT NULL"

@@ -1,5 +1,6 @@
 """Tables of the Slack app (versions 100-199): daily DM deliveries, DM review sessions, channel
-schedules, question-of-the-day posts and the answers to them.
+schedules, question-of-the-day posts and the answers to them; decks assigned to channels (110), the
+members each assignment met and the one DM each newly enrolled member gets.
 
 Every "do this once" rule is a UNIQUE key, so a restart, a second process or a tick that runs twice
 cannot send anything twice: the row is claimed first (INSERT OR IGNORE in a transaction), then the
@@ -110,6 +111,48 @@ ALTER TABLE slack_channel_posts ADD COLUMN attempted_at TEXT;
 UPDATE slack_channel_posts SET attempted_at = claimed_at;
 CREATE INDEX slack_channel_posts_unfinished ON slack_channel_posts (attempted_at)
     WHERE status IN ('claimed', 'closing');
+"""),
+    Migration(110, "decks assigned to channels, their members and enrollment notices", """
+CREATE TABLE slack_assignments (
+    id INTEGER PRIMARY KEY,
+    channel_id TEXT NOT NULL,
+    channel_name TEXT,
+    deck TEXT NOT NULL,
+    at_time TEXT,                               -- HH:MM daily DM time for members it makes learners
+    tz TEXT,                                    -- the zone of at_time; NULL: each member's own
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    removed_at TEXT
+);
+CREATE UNIQUE INDEX slack_assignments_active ON slack_assignments (channel_id, deck)
+    WHERE removed_at IS NULL;
+
+CREATE TABLE slack_assignment_members (
+    assignment_id INTEGER NOT NULL REFERENCES slack_assignments (id),
+    user_id TEXT NOT NULL,
+    -- enrolled: joined the deck through the assignment; already: was in it; left: had left the deck
+    -- once, so not enrolled again
+    outcome TEXT NOT NULL CHECK (outcome IN ('enrolled', 'already', 'left')),
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (assignment_id, user_id)
+);
+
+-- pending -> sending (claimed; its DM carries the mark tutor_enrollment_notice {notice_id}) -> sent
+-- or failed; a 'sending' one whose latest attempt is old is settled from the DM's history.
+CREATE TABLE slack_enrollment_notices (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    deck TEXT NOT NULL,
+    assignment_id INTEGER NOT NULL REFERENCES slack_assignments (id),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    attempted_at TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    UNIQUE (user_id, deck)                      -- told once per deck, however many channels assign it
+);
+CREATE INDEX slack_enrollment_notices_status ON slack_enrollment_notices (status, attempted_at);
 """),
 ]
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -28,23 +26,15 @@ from pathlib import Path
 from slack_harness import SECRET
 from slack_requests import SlackSender
 from slack_standin import SlackStandin
+from tutor_process import free_port, tutor_command
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 30.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def serve_command() -> list[str]:
     """`tutor serve --http`: the console script pip installed, or the same entry point via python."""
-    script = Path(sys.executable).with_name("tutor")
-    command = [str(script)] if script.exists() else [
-        sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
-    return [*command, "serve", "--http"]
+    return [*tutor_command(), "serve", "--http"]
 
 
 class BotProcess:

@@ -158,6 +158,13 @@ def _auth_test(s: SlackStandin, args: Json) -> Json:
             "is_enterprise_install": False}
 
 
+@_method("apps.connections.open")
+def _apps_connections_open(s: SlackStandin, args: Json) -> Json:
+    if s.socket_mode is None:
+        raise SlackError("standin_unsupported", detail="attach a tests/slack_socket.SocketModeServer first")
+    return {"url": s.socket_mode.new_url()}
+
+
 @_method("users.info")
 def _users_info(s: SlackStandin, args: Json) -> Json:
     user = s._users.get(args.get("user", ""))

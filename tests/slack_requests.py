@@ -111,7 +111,17 @@ class SlackSender:
                 user_name: str | None = None, channel_name: str | None = None, team_id: str | None = None,
                 response_url: str | None = None, trigger_id: str | None = None) -> SlackReply:
         """A slash command (`command` like "/finetune") typed by `user_id` in `channel_id`."""
-        fields = {
+        fields = self.command_fields(command, text, user_id=user_id, channel_id=channel_id,
+                                     user_name=user_name, channel_name=channel_name, team_id=team_id,
+                                     response_url=response_url, trigger_id=trigger_id)
+        return self.post(urlencode(fields), "application/x-www-form-urlencoded")
+
+    def command_fields(self, command: str, text: str = "", *, user_id: str, channel_id: str,
+                       user_name: str | None = None, channel_name: str | None = None,
+                       team_id: str | None = None, response_url: str | None = None,
+                       trigger_id: str | None = None) -> dict[str, str]:
+        """The fields Slack sends for a slash command (form-encoded over HTTP, an object in Socket Mode)."""
+        return {
             "token": VERIFICATION_TOKEN, "team_id": team_id or self.team_id, "team_domain": "tutor-test",
             "channel_id": channel_id, "channel_name": channel_name or self._channel_name(channel_id),
             "user_id": user_id, "user_name": user_name or self._user_name(user_id), "command": command,
@@ -119,7 +129,6 @@ class SlackSender:
             "response_url": response_url or self._response_url(channel_id, user_id, None),
             "trigger_id": trigger_id or self._trigger_id(user_id),
         }
-        return self.post(urlencode(fields), "application/x-www-form-urlencoded")
 
     # ---- interactivity
 
@@ -134,6 +143,16 @@ class SlackSender:
         option with that value. Ephemeral messages (`is_ephemeral`) get Slack's ephemeral container.
         `action_ts` (epoch seconds) is when Slack says the click happened (default: now, as Slack does).
         """
+        return self._send_payload(self.block_action_payload(
+            user_id=user_id, channel_id=channel_id, message=message, action_id=action_id, value=value,
+            block_id=block_id, container=container, response_url=response_url, trigger_id=trigger_id,
+            action_ts=action_ts))
+
+    def block_action_payload(self, *, user_id: str, channel_id: str, message: Json, action_id: str,
+                             value: str | None = None, block_id: str | None = None,
+                             container: Json | None = None, response_url: str | None = None,
+                             trigger_id: str | None = None, action_ts: float | None = None) -> Json:
+        """The `block_actions` payload of a click on `action_id` in `message` (see block_action)."""
         block, element = _find_element(message.get("blocks", []), action_id, block_id)
         ephemeral = bool(message.get("is_ephemeral"))
         payload = self._interaction(user_id, actions=[_action(block, element, value, action_ts)])
@@ -150,7 +169,7 @@ class SlackSender:
             payload["message"] = {k: v for k, v in message.items() if k not in ("channel", "recipient")}
         if trigger_id:
             payload["trigger_id"] = trigger_id
-        return self._send_payload(payload)
+        return payload
 
     def home_action(self, *, user_id: str, action_id: str, value: str | None = None,
                     block_id: str | None = None, view: Json | None = None) -> SlackReply:
@@ -182,6 +201,14 @@ class SlackSender:
     def event(self, event: Json, *, retry_num: int | None = None, retry_reason: str = "http_timeout",
               event_id: str | None = None) -> SlackReply:
         """An `event_callback` carrying `event`; pass the same `event_id` with `retry_num` for a retry."""
+        envelope = self.event_callback(event, event_id=event_id)
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        return self.post(json.dumps(envelope), "application/json", headers=headers)
+
+    def event_callback(self, event: Json, *, event_id: str | None = None) -> Json:
+        """The Events API `event_callback` envelope of `event` (the HTTP body; Socket Mode's payload)."""
         now = time.time()
         event = {"event_ts": event.get("ts") or f"{now:.6f}", **event}
         envelope = {
@@ -193,19 +220,19 @@ class SlackSender:
             "authorizations": [{"enterprise_id": None, "team_id": self.team_id, "is_bot": True,
                                 "user_id": SlackStandin.bot_user_id, "is_enterprise_install": False}],
         }
-        headers = {}
-        if retry_num is not None:
-            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        return self.post(json.dumps(envelope), "application/json", headers=headers)
+        return envelope
 
     def app_home_opened(self, user_id: str) -> SlackReply:
         """The `app_home_opened` event for `user_id` opening the Home tab."""
+        return self.event(self.app_home_opened_event(user_id))
+
+    def app_home_opened_event(self, user_id: str) -> Json:
         event: Json = {"type": "app_home_opened", "user": user_id, "tab": "home"}
         if self.slack is not None:
             event["channel"] = self.slack.open_dm(user_id)  # every member has a DM with the app
             if (view := self.slack.home_view(user_id)) is not None:
                 event["view"] = view
-        return self.event(event)
+        return event
 
     def url_verification(self, challenge: str) -> SlackReply:
         """Slack's check of a new Request URL; the app must echo `challenge`."""

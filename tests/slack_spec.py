@@ -2,15 +2,14 @@
 
 Three things live here:
 
-* `method_spec()`: every Web API method name and the arguments the spec marks required. It is read
-  once from Slack's OpenAPI 2.0 file (MIT, `slack_web_openapi_v2_without_examples.json`) when that file
-  is present (next to the repo in `../shared/slack-api/`, or wherever `SLACK_API_SPEC` points), else
-  from `_EXTRACT` below: the same facts, generated from that file by `python tests/slack_spec.py`, so a
-  fresh clone on CI runs without the 2 MB spec. `tests/test_slack_standin.py` checks both agree.
-  `token` is required by the spec for most methods; it travels in the Authorization header, so it is
-  left out here. The spec (2020) predates `files.getUploadURLExternal` and
-  `files.completeUploadExternal`, which `WebClient.files_upload_v2` calls: they are the only two
-  extras (`EXTRA_METHODS`), with the arguments Slack's current docs mark required.
+* `method_spec()`: every Web API method name and the arguments the spec marks required, read once
+  from Slack's OpenAPI 2.0 file (MIT, `slack_web_openapi_v2_without_examples.json`): the copy in
+  `tests/data/slack-api/` (gzipped, 47 kB, so every clone has it), or wherever `SLACK_API_SPEC`
+  points. `token` is required by the spec for most methods; it travels in the Authorization header,
+  so it is left out here. The spec (2020) predates `files.getUploadURLExternal` and
+  `files.completeUploadExternal`, which `WebClient.files_upload_v2` calls, and Socket Mode's
+  `apps.connections.open`: they are the only extras (`EXTRA_METHODS`), with the arguments Slack's
+  current docs mark required.
 * `schema_problems(instance, schema)`: a small JSON-schema check (type, required, properties,
   additionalProperties, items, enum, pattern, $ref; a list under `items` on a non-array means "one of",
   the spec's idiom) so tests can hold the stand-in's answers against the spec's success schemas.
@@ -20,6 +19,7 @@ Three things live here:
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -27,23 +27,31 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-SPEC_FILE = Path(
-    os.environ.get(
-        "SLACK_API_SPEC",
-        Path(__file__).resolve().parents[2] / "shared/slack-api/slack_web_openapi_v2_without_examples.json",
-    )
-)
+# The spec as published (byte for byte, tests/test_slack_standin.py checks it against ../shared when
+# that is next to the clone), gzipped: 1 MB of JSON is 47 kB.
+SPEC_FILE = Path(os.environ.get(
+    "SLACK_API_SPEC",
+    Path(__file__).resolve().parent / "data/slack-api/slack_web_openapi_v2_without_examples.json.gz"))
 
-# Methods newer than the 2020 spec that slack_sdk's files_upload_v2 needs (docs.slack.dev, 2024).
+# Methods newer than the 2020 spec: the two slack_sdk's files_upload_v2 needs (docs.slack.dev, 2024)
+# and Socket Mode's apps.connections.open (no argument but the app-level token).
 EXTRA_METHODS: dict[str, tuple[str, ...]] = {
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
+    "apps.connections.open": (),
 }
+
+
+def read_spec(path: Path = SPEC_FILE) -> dict[str, Any]:
+    """The OpenAPI document at `path` (gzipped when its name ends in .gz)."""
+    raw = path.read_bytes()
+    loaded: dict[str, Any] = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+    return loaded
 
 
 def required_args_from_openapi(path: Path = SPEC_FILE) -> dict[str, tuple[str, ...]]:
     """Method name -> required argument names (token excluded), read from the OpenAPI file."""
-    spec = json.loads(path.read_text(encoding="utf-8"))
+    spec = openapi() if path == SPEC_FILE else read_spec(path)
     out: dict[str, tuple[str, ...]] = {}
     for route, operations in spec["paths"].items():
         for operation in operations.values():
@@ -53,25 +61,21 @@ def required_args_from_openapi(path: Path = SPEC_FILE) -> dict[str, tuple[str, .
 
 
 @cache
-def openapi() -> dict[str, Any] | None:
-    """The whole OpenAPI document, or None where the file is not available (e.g. on CI)."""
-    if not SPEC_FILE.is_file():
-        return None
-    loaded: dict[str, Any] = json.loads(SPEC_FILE.read_text(encoding="utf-8"))
-    return loaded
+def openapi() -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    return read_spec(SPEC_FILE)
 
 
 @cache
 def method_spec() -> dict[str, tuple[str, ...]]:
-    """Every known method -> its required arguments: the spec's (file or extract) plus EXTRA_METHODS."""
-    base = required_args_from_openapi() if SPEC_FILE.is_file() else _extract()
-    return {**base, **EXTRA_METHODS}
+    """Every known method -> its required arguments: the spec's plus EXTRA_METHODS."""
+    return {**required_args_from_openapi(), **EXTRA_METHODS}
 
 
 def documented_errors(method: str) -> set[str]:
-    """Error names the spec documents for `method` (empty without the spec file or for an extra)."""
+    """Error names the spec documents for `method` (empty for an extra)."""
     spec = openapi()
-    if spec is None or f"/{method}" not in spec["paths"]:
+    if f"/{method}" not in spec["paths"]:
         return set()
     out: set[str] = set()
     for operation in spec["paths"][f"/{method}"].values():
@@ -83,7 +87,7 @@ def documented_errors(method: str) -> set[str]:
 def success_schema(method: str) -> dict[str, Any] | None:
     """The spec's schema of a successful answer of `method`, or None where unknown."""
     spec = openapi()
-    if spec is None or f"/{method}" not in spec["paths"]:
+    if f"/{method}" not in spec["paths"]:
         return None
     for operation in spec["paths"][f"/{method}"].values():
         schema: dict[str, Any] | None = operation["responses"].get("200", {}).get("schema")
@@ -100,7 +104,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
 def schema_problems(value: Any, schema: dict[str, Any], at: str = "", *, allow: frozenset[str] = frozenset()
                     ) -> list[str]:
     """Where `value` breaks `schema` (JSON-pointer-ish paths); `allow` lists extra keys accepted anywhere."""
-    spec = openapi() or {}
+    spec = openapi()
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
         return schema_problems(value, spec["definitions"][name], at, allow=allow)
@@ -289,139 +293,3 @@ def _elements(elements: list[Any], at: str, *, single: bool = False) -> list[str
                     if isinstance(option, dict):
                         problems += _text_limit(option.get("value"), 150, f"{where}/value")
     return problems
-
-
-def _extract() -> dict[str, tuple[str, ...]]:
-    out: dict[str, tuple[str, ...]] = dict.fromkeys(_NO_REQUIRED_ARGS.split(), ())
-    out.update({name: tuple(args.split()) for name, args in _REQUIRED_ARGS.items()})
-    return out
-
-
-def render_extract(path: Path = SPEC_FILE) -> str:
-    """The `_NO_REQUIRED_ARGS` / `_REQUIRED_ARGS` source below, regenerated from the OpenAPI file."""
-    spec = required_args_from_openapi(path)
-    names = sorted(m for m, args in spec.items() if not args)
-    lines, line = [], ""
-    for name in names:
-        if len(line) + len(name) + 1 > 100:
-            lines.append(line)
-            line = ""
-        line = f"{line} {name}" if line else name
-    lines.append(line)
-    out = ['_NO_REQUIRED_ARGS = """', *lines, '"""', "_REQUIRED_ARGS: dict[str, str] = {"]
-    out += [f'    "{m}": "{" ".join(args)}",' for m, args in sorted(spec.items()) if args]
-    return "\n".join([*out, "}"]) + "\n"
-
-
-# ---- generated by `python tests/slack_spec.py` from Slack's OpenAPI file (MIT, SlackAPI 2017)
-_NO_REQUIRED_ARGS = """
-admin.apps.approve admin.apps.approved.list admin.apps.requests.list admin.apps.restrict
-admin.apps.restricted.list admin.conversations.ekm.listOriginalConnectedChannelInfo
-admin.conversations.search admin.emoji.list admin.inviteRequests.approved.list
-admin.inviteRequests.denied.list admin.inviteRequests.list admin.teams.list api.test
-apps.permissions.info apps.permissions.resources.list apps.permissions.scopes.list
-apps.permissions.users.list apps.uninstall auth.revoke auth.test bots.info chat.delete
-chat.meMessage chat.scheduleMessage chat.scheduledMessages.list conversations.archive
-conversations.close conversations.create conversations.history conversations.info
-conversations.invite conversations.join conversations.kick conversations.leave conversations.list
-conversations.mark conversations.members conversations.open conversations.rename
-conversations.replies conversations.setPurpose conversations.setTopic conversations.unarchive
-dnd.endDnd dnd.endSnooze dnd.info dnd.teamInfo emoji.list files.comments.delete files.delete
-files.info files.list files.remote.add files.remote.info files.remote.list files.remote.remove
-files.remote.share files.remote.update files.revokePublicURL files.sharedPublicURL files.upload
-oauth.access oauth.token reactions.get reactions.list reminders.complete reminders.delete
-reminders.info reminders.list rtm.connect stars.add stars.list stars.remove team.accessLogs
-team.billableInfo team.info team.integrationLogs team.profile.get usergroups.list
-users.conversations users.deletePhoto users.getPresence users.identity users.info users.list
-users.profile.get users.profile.set users.setActive users.setPhoto views.update
-"""
-_REQUIRED_ARGS: dict[str, str] = {
-    "admin.conversations.archive": "channel_id",
-    "admin.conversations.convertToPrivate": "channel_id",
-    "admin.conversations.create": "name is_private",
-    "admin.conversations.delete": "channel_id",
-    "admin.conversations.disconnectShared": "channel_id",
-    "admin.conversations.getConversationPrefs": "channel_id",
-    "admin.conversations.getTeams": "channel_id",
-    "admin.conversations.invite": "user_ids channel_id",
-    "admin.conversations.rename": "channel_id name",
-    "admin.conversations.restrictAccess.addGroup": "group_id channel_id",
-    "admin.conversations.restrictAccess.listGroups": "channel_id",
-    "admin.conversations.restrictAccess.removeGroup": "team_id group_id channel_id",
-    "admin.conversations.setConversationPrefs": "channel_id prefs",
-    "admin.conversations.setTeams": "channel_id",
-    "admin.conversations.unarchive": "channel_id",
-    "admin.emoji.add": "name url",
-    "admin.emoji.addAlias": "name alias_for",
-    "admin.emoji.remove": "name",
-    "admin.emoji.rename": "name new_name",
-    "admin.inviteRequests.approve": "invite_request_id",
-    "admin.inviteRequests.deny": "invite_request_id",
-    "admin.teams.admins.list": "team_id",
-    "admin.teams.create": "team_domain team_name",
-    "admin.teams.owners.list": "team_id",
-    "admin.teams.settings.info": "team_id",
-    "admin.teams.settings.setDefaultChannels": "team_id channel_ids",
-    "admin.teams.settings.setDescription": "team_id description",
-    "admin.teams.settings.setDiscoverability": "team_id discoverability",
-    "admin.teams.settings.setIcon": "image_url team_id",
-    "admin.teams.settings.setName": "team_id name",
-    "admin.usergroups.addChannels": "usergroup_id channel_ids",
-    "admin.usergroups.addTeams": "usergroup_id team_ids",
-    "admin.usergroups.listChannels": "usergroup_id",
-    "admin.usergroups.removeChannels": "usergroup_id channel_ids",
-    "admin.users.assign": "team_id user_id",
-    "admin.users.invite": "team_id email channel_ids",
-    "admin.users.list": "team_id",
-    "admin.users.remove": "team_id user_id",
-    "admin.users.session.invalidate": "team_id session_id",
-    "admin.users.session.reset": "user_id",
-    "admin.users.setAdmin": "team_id user_id",
-    "admin.users.setExpiration": "team_id user_id expiration_ts",
-    "admin.users.setOwner": "team_id user_id",
-    "admin.users.setRegular": "team_id user_id",
-    "apps.event.authorizations.list": "event_context",
-    "apps.permissions.request": "scopes trigger_id",
-    "apps.permissions.users.request": "scopes trigger_id user",
-    "calls.add": "external_unique_id join_url",
-    "calls.end": "id",
-    "calls.info": "id",
-    "calls.participants.add": "id users",
-    "calls.participants.remove": "id users",
-    "calls.update": "id",
-    "chat.deleteScheduledMessage": "channel scheduled_message_id",
-    "chat.getPermalink": "channel message_ts",
-    "chat.postEphemeral": "channel user",
-    "chat.postMessage": "channel",
-    "chat.unfurl": "channel ts",
-    "chat.update": "channel ts",
-    "dialog.open": "dialog trigger_id",
-    "dnd.setSnooze": "num_minutes",
-    "migration.exchange": "users",
-    "oauth.v2.access": "code",
-    "pins.add": "channel",
-    "pins.list": "channel",
-    "pins.remove": "channel",
-    "reactions.add": "channel name timestamp",
-    "reactions.remove": "name",
-    "reminders.add": "text time",
-    "search.messages": "query",
-    "usergroups.create": "name",
-    "usergroups.disable": "usergroup",
-    "usergroups.enable": "usergroup",
-    "usergroups.update": "usergroup",
-    "usergroups.users.list": "usergroup",
-    "usergroups.users.update": "usergroup users",
-    "users.lookupByEmail": "email",
-    "users.setPresence": "presence",
-    "views.open": "trigger_id view",
-    "views.publish": "user_id view",
-    "views.push": "trigger_id view",
-    "workflows.stepCompleted": "workflow_step_execute_id",
-    "workflows.stepFailed": "workflow_step_execute_id error",
-    "workflows.updateStep": "workflow_step_edit_id",
-}
-
-
-if __name__ == "__main__":
-    print(render_extract(), end="")

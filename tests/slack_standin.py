@@ -19,10 +19,18 @@ token required like Slack: otherwise, or with `files_need_scope = True`, Slack's
 Slack: ephemeral by default, `in_channel`, `replace_original`, `delete_original`; 5 uses per URL).
 
 Checks made on every call, answered the way Slack answers: a method missing from Slack's spec ->
-HTTP 404 `unknown_method`; no/wrong token -> `not_authed` / `invalid_auth`; a required argument (per the
+HTTP 404 `unknown_method`; no/wrong token -> `not_authed` / `invalid_auth`; the app-level token
+(`app_token`, xapp-…) where a bot token belongs, or the other way round -> `not_allowed_token_type`
+(only `apps.connections.open` takes the app-level token); after `revoke()` -> `token_revoked`; a
+required argument (per the
 spec, see `tests/slack_spec.py`) missing -> `invalid_arguments`; bad Block Kit -> `invalid_blocks`
 (`invalid_arguments` for views, as Slack does); a method in the spec that the stand-in does not
 implement -> `standin_unsupported` (so a test fails loudly instead of passing on a fake answer).
+
+Every answer to a call with the bot token carries Slack's `x-oauth-scopes` header: the scopes granted
+to the token, comma-separated (`scopes`, by default the bot scopes manifest.yml asks for; a test
+removes one to play a workspace that did not grant it). Socket Mode (`apps.connections.open` and the
+WebSocket it points at) is served by `tests/slack_socket.py`'s SocketModeServer once one is attached.
 
 Choices where Slack is unclear or this is stricter than Slack (documented so tests can rely on them):
 * A deleted (deactivated) member: `conversations.open` answers `user_disabled` (the spec's name), but
@@ -32,6 +40,7 @@ Choices where Slack is unclear or this is stricter than Slack (documented so tes
 * `thread_ts` naming no message answers `thread_not_found` (Slack may post it unthreaded).
 * `files.upload` (v1) answers `method_deprecated`: Slack retired it in 2025; use files_upload_v2.
 * A 6th post to one response_url answers HTTP 404 `used_url`.
+* `apps.connections.open` without a SocketModeServer attached answers `standin_unsupported`.
 * Message `metadata` (chat.postMessage, chat.update), which the 2020 spec predates, follows Slack's
   docs (docs.slack.dev/messaging/message-metadata): an object with a string `event_type` and an
   object `event_payload` (else `invalid_metadata_schema`; not an object or not JSON:
@@ -66,6 +75,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
@@ -90,6 +100,15 @@ _TZ_NAMES = {  # Slack's tz_label is the long name of the zone's current abbrevi
 }
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 RESPONSE_URL_USES = 5
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})  # the methods that take an app-level token
+
+
+def manifest_scopes() -> tuple[str, ...]:
+    """The bot scopes manifest.yml asks for: what a workspace grants when the app is installed."""
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[1] / "manifest.yml").read_text())
+    return tuple(manifest["oauth_config"]["scopes"]["bot"])
 
 
 @dataclass
@@ -130,6 +149,7 @@ class _Switches:
     failures: dict[str, list[str]] = field(default_factory=dict)  # method -> errors still to answer
     dm_failures: dict[str, str] = field(default_factory=dict)  # user id -> error
     holds: dict[str, HeldCalls] = field(default_factory=dict)  # method -> calls being held
+    revoked: bool = False
 
 
 class SlackStandin:
@@ -141,9 +161,11 @@ class SlackStandin:
     bot_id = "B0TUTORBOT"
     app_id = "A0TUTORAPP"
 
-    def __init__(self, *, bot_token: str = "xoxb-test", bot_name: str = "tutor",
+    def __init__(self, *, bot_token: str = "xoxb-test", app_token: str = "xapp-test", bot_name: str = "tutor",
                  clock: Callable[[], float] = time.time) -> None:
-        self.bot_token, self.bot_name, self.clock = bot_token, bot_name, clock
+        self.bot_token, self.app_token, self.bot_name, self.clock = bot_token, app_token, bot_name, clock
+        self.scopes: set[str] = set(manifest_scopes())  # granted to the bot token (x-oauth-scopes)
+        self.socket_mode: Any = None  # a tests/slack_socket.SocketModeServer, once attached
         self.files_need_scope = False  # True: file downloads get Slack's login page (no files:read)
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
@@ -253,12 +275,20 @@ class SlackStandin:
             self._messages[channel_id] = []
             return channel_id
 
-    def add_member(self, channel_id: str, user_id: str) -> None:
-        """A member joins a channel."""
+    def add_member(self, channel_id: str, user_id: str, *, inviter: str | None = None) -> Json:
+        """A member joins a channel; returns the `member_joined_channel` event Slack then sends to
+        apps in the channel (pass it to SlackSender.event)."""
         with self._lock:
             if user_id not in self._users:
                 raise ValueError(f"add_user({user_id!r}) first")
-            self._channels[channel_id].members.add(user_id)
+            channel = self._channel(channel_id)
+            channel.members.add(user_id)
+            event: Json = {"type": "member_joined_channel", "user": user_id, "channel": channel_id,
+                           "channel_type": "G" if channel.is_private else "C", "team": self.team_id,
+                           "event_ts": f"{self.clock():.6f}"}
+            if inviter:
+                event["inviter"] = inviter
+            return event
 
     def add_file(self, content: bytes, *, name: str, mimetype: str, filetype: str | None = None,
                  user: str, title: str | None = None) -> Json:
@@ -325,6 +355,11 @@ class SlackStandin:
         with self._lock:
             hold = self._switches.holds[method] = HeldCalls(method, from_call, after_store)
         return hold
+
+    def revoke(self) -> None:
+        """The bot token is revoked (an admin removed the app): every call answers `token_revoked`."""
+        with self._lock:
+            self._switches.revoked = True
 
     def fail_dm(self, user_id: str, error: str | None = "channel_not_found") -> None:
         """Opening or posting to this member's DM answers `error` from now on (None: works again)."""
@@ -482,11 +517,11 @@ class SlackStandin:
                 limit[0] -= 1
                 self._errors.append((method, "ratelimited"))
                 return 429, {"Retry-After": str(limit[1])}, {"ok": False, "error": "ratelimited"}
+            headers: dict[str, str] = {}
             try:
-                if not token:
-                    raise SlackError("not_authed")
-                if token != self.bot_token:
-                    raise SlackError("invalid_auth")
+                self._check_token(method, token)
+                if token == self.bot_token:
+                    headers["x-oauth-scopes"] = ",".join(sorted(self.scopes))
                 missing = [a for a in required if args.get(a) in (None, "")]
                 if missing:
                     raise SlackError("invalid_arguments", response_metadata={
@@ -498,13 +533,26 @@ class SlackStandin:
                 if handler is None:
                     raise SlackError("standin_unsupported", detail=f"{method} is in Slack's spec; "
                                      "the stand-in does not implement it (add it to tests/slack_methods.py)")
-                return 200, {}, {"ok": True, **handler(self, args)}
+                return 200, headers, {"ok": True, **handler(self, args)}
             except SlackError as err:
                 self._errors.append((method, err.error))
-                return 200, {}, {"ok": False, "error": err.error, **err.extra}
+                return 200, headers, {"ok": False, "error": err.error, **err.extra}
             except Exception as err:  # a stand-in bug or an argument of a type Slack would refuse
                 self._errors.append((method, "standin_crashed"))
                 return 500, {}, {"ok": False, "error": "standin_crashed", "detail": repr(err)}
+
+    def _check_token(self, method: str, token: str | None) -> None:
+        """Raise Slack's error for a missing, wrong, revoked or wrong-kind token (lock held)."""
+        wanted, other = ((self.app_token, self.bot_token) if method in APP_TOKEN_METHODS
+                         else (self.bot_token, self.app_token))
+        if not token:
+            raise SlackError("not_authed")
+        if token == other:
+            raise SlackError("not_allowed_token_type")
+        if token != wanted:
+            raise SlackError("invalid_auth")
+        if token == self.bot_token and self._switches.revoked:
+            raise SlackError("token_revoked")
 
     def handle_download(self, path: str, authorization: str | None) -> tuple[int, str, bytes]:
         """GET /files-pri/…: (status, content type, body)."""

@@ -99,8 +99,23 @@ def test_manifest_creates_the_app() -> None:
     assert {"chat:write", "commands", "im:write", "im:history", "users:read", "channels:history",
             "groups:history", "channels:read", "files:read", "files:write"} <= scopes
     assert set(settings["event_subscriptions"]["bot_events"]) == {
-        "app_home_opened", "message.channels", "message.groups", "message.im"}
+        "app_home_opened", "member_joined_channel", "message.channels", "message.groups", "message.im"}
     assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
     assert features["app_home"]["home_tab_enabled"] and features["app_home"]["messages_tab_enabled"]
     procfile = (ROOT / "Procfile").read_text()
     assert "web: tutor serve --http" in procfile.splitlines()
+
+
+def test_the_http_places_of_the_manifest_are_where_the_readme_says() -> None:
+    """Four `# HTTP:` lines: `url` under each slash command, `request_url` under events and
+    interactivity; uncommented, they are what Slack's manifest schema expects there."""
+    text = (ROOT / "manifest.yml").read_text()
+    marked = [line.strip() for line in text.splitlines() if line.strip().startswith("# HTTP:")]
+    assert marked == ["# HTTP: url: https://YOUR-HOST/slack/events"] * 2 + [
+        "# HTTP: request_url: https://YOUR-HOST/slack/events"] * 2
+    http = yaml.safe_load(text.replace("# HTTP: ", ""))
+    assert all(c["url"] == "https://YOUR-HOST/slack/events" for c in http["features"]["slash_commands"])
+    assert http["settings"]["event_subscriptions"]["request_url"] == "https://YOUR-HOST/slack/events"
+    assert http["settings"]["interactivity"]["request_url"] == "https://YOUR-HOST/slack/events"
+    readme = (ROOT / "README.md").read_text()
+    assert "the four places marked `# HTTP:`" in readme.replace("\n", " ")

@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PIXELS",
         help="input side for the pre-trained arm (default: the backbone's, 224 for Lite0)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed for the split and training")
     parser.add_argument(
         "--time-limit",
         type=float,

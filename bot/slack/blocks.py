@@ -25,6 +25,7 @@ from content.model import (
     MultipleChoice,
     option_button_text,
     option_letter,
+    plural,
 )
 
 Block = dict[str, Any]
@@ -170,10 +171,6 @@ def format_when(moment: datetime | None, tz: str, now: datetime) -> str:
 
 def format_percent(share: float | None) -> str:
     return "–" if share is None else f"{share * 100:.0f}%"
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def options_fit_buttons(card: MultipleChoice) -> bool:
@@ -334,6 +331,9 @@ ADMIN_HELP = [
     ("/tutor schedules", "the channel schedules"),
     ("/tutor unschedule ID", "stop a schedule"),
     ("/tutor import", "import the deck file (.txt recap or .yaml) you last shared in your DM with me"),
+    ("/tutor assign #channel DECK [08:30] [Europe/Berlin]",
+     "enroll everyone in the channel, and whoever joins it later, in the deck's daily review"),
+    ("/tutor unassign #channel DECK", "stop enrolling the channel's members"),
 ]
 
 

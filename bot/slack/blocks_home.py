@@ -1,10 +1,11 @@
 """Block Kit for the App Home tab: the member's streak, what is due, retention and the buttons to
-review now, pause/resume and change the time; for admins, below: decks, channel schedules and how
-each question fares (% right, the wrong option chosen most)."""
+review now, pause/resume and change the time; for admins, below: decks, channel schedules, assigned
+decks with their members' participation, and how each question fares (% right, the wrong option
+chosen most)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.parsing import format_days
 from bot.tutor import CardStats, DeckSummary, Learner, LearnerStats
+from storage.slack_assignments import Assignment, Participation
 from storage.slack_state import ChannelSchedule
 
 HOME_REVIEW = "home_review"
@@ -39,6 +41,7 @@ class AdminPanel:
     decks: list[DeckSummary]
     schedules: list[ChannelSchedule]
     card_stats: dict[str, list[CardStats]]  # deck slug -> per-card stats
+    assignments: list[tuple[Assignment, Participation]] = field(default_factory=list)
 
 
 def _field(label: str, value: str) -> dict[str, str]:
@@ -87,6 +90,14 @@ def schedule_line(schedule: ChannelSchedule) -> str:
             f"{format_days(schedule.days)} {esc(schedule.tz)}{close}")
 
 
+def assignment_line(assignment: Assignment, seen: Participation) -> str:
+    """`#team · deck · 12 members: 9 active, 2 paused, 1 left · 7 reviewed this week`."""
+    at = f" · {assignment.at_time:%H:%M} {esc(assignment.tz or 'local')}" if assignment.at_time else ""
+    return (f"• <#{assignment.channel_id}> · `{assignment.deck}`{at} · {plural(seen.members, 'member')}: "
+            f"{seen.active} active, {seen.paused} paused, {seen.left} left · "
+            f"{seen.reviewed_7d} reviewed in the last 7 days")
+
+
 def card_stats_lines(stats: list[CardStats]) -> str:
     answered = [s for s in stats if s.attempts and s.percent_right is not None]
     answered.sort(key=lambda s: (s.percent_right or 0.0, -s.attempts))
@@ -117,6 +128,12 @@ def admin_blocks(panel: AdminPanel) -> list[Block]:
     else:
         blocks.append(section("*Question of the day*\nNo channel schedule. "
                               "`/tutor schedule #channel DECK 09:00 mon-fri`"))
+    if panel.assignments:
+        lines = "\n".join(assignment_line(a, p) for a, p in panel.assignments)
+        blocks.append(section(f"*Assigned decks* (members in the daily review)\n{lines}"))
+    else:
+        blocks.append(section("*Assigned decks*\nNone. `/tutor assign #channel DECK` enrolls a channel's "
+                              "members in a deck's daily review."))
     for deck in panel.decks:
         lines = card_stats_lines(panel.card_stats.get(deck.slug, []))
         if lines:

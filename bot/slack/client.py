@@ -67,15 +67,20 @@ class ConnectionRetryOnceSafe(ConnectionErrorRetryHandler):
             return False
         return super()._can_retry(state=state, request=request, response=response, error=error)
 
+# The checks made before serving report a failure as one sentence; slack_sdk's own lines about each
+# retry of a refused connection would bury it.
+_QUIET = logging.getLogger("tutor.slack.preflight")
+_QUIET.setLevel(logging.CRITICAL)
 
-def make_client(settings: Settings, *, token: str | None = None) -> WebClient:
+
+def make_client(settings: Settings, *, token: str | None = None, quiet: bool = False) -> WebClient:
     """A WebClient with the bot token (or `token`), `settings.slack_api_url` as base URL and retry
-    handlers for rate limits and dropped connections."""
+    handlers for rate limits and dropped connections. `quiet`: slack_sdk logs nothing (preflight)."""
     return WebClient(
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=TIMEOUT_S,
-        logger=logging.getLogger("tutor.slack.client"),
+        logger=_QUIET if quiet else logging.getLogger("tutor.slack.client"),
         retry_handlers=[
             ConnectionRetryOnceSafe(max_retry_count=CONNECTION_RETRIES),
             RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),

@@ -1,5 +1,5 @@
 """Publish a member's App Home tab (views.publish) from the core's stats; admins also see decks,
-schedules and per-question stats."""
+schedules, assigned decks with their members' participation, and per-question stats."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ log = logging.getLogger(__name__)
 def admin_panel(svc: SlackServices) -> AdminPanel:
     tutor = svc.ctx.tutor
     decks = tutor.decks()
+    now = svc.now()
+    assignments = [(a, svc.assignments.participation(a, now)) for a in svc.assignments.active()]
     return AdminPanel(decks=decks, schedules=svc.state.schedules(),
-                      card_stats={d.slug: tutor.card_stats(d.slug) for d in decks})
+                      card_stats={d.slug: tutor.card_stats(d.slug) for d in decks}, assignments=assignments)
 
 
 def sync_timezone(svc: SlackServices, client: WebClient, user_id: str) -> None:

@@ -28,6 +28,7 @@ HISTORY_PAGE = 200
 DAILY_REVIEW = "tutor_daily_review"
 QUESTION_OF_THE_DAY = "tutor_question_of_the_day"
 QUESTION_REVEAL = "tutor_question_reveal"
+ENROLLMENT_NOTICE = "tutor_enrollment_notice"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ def question_of_the_day(post_id: int) -> Mark:
 
 def question_reveal(post_id: int) -> Mark:
     return Mark(QUESTION_REVEAL, "post_id", post_id)
+
+
+def enrollment_notice(notice_id: int) -> Mark:
+    return Mark(ENROLLMENT_NOTICE, "notice_id", notice_id)
 
 
 def find_marked(client: WebClient, channel: str, mark: Mark, *, since: datetime,

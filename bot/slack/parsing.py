@@ -33,9 +33,12 @@ class Verb(StrEnum):
     SCHEDULES = "schedules"
     UNSCHEDULE = "unschedule"
     IMPORT = "import"
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
 
 
-ADMIN_VERBS = frozenset({Verb.SCHEDULE, Verb.SCHEDULES, Verb.UNSCHEDULE, Verb.IMPORT})
+ADMIN_VERBS = frozenset({Verb.SCHEDULE, Verb.SCHEDULES, Verb.UNSCHEDULE, Verb.IMPORT, Verb.ASSIGN,
+                         Verb.UNASSIGN})
 
 
 @dataclass(frozen=True)
@@ -220,3 +223,41 @@ def parse_schedule_id(args: tuple[str, ...]) -> int:
     if len(args) != 1 or not args[0].lstrip("#").isdigit():
         raise CommandError("Usage: `/tutor unschedule ID` (the number `/tutor schedules` shows).")
     return int(args[0].lstrip("#"))
+
+
+@dataclass(frozen=True)
+class AssignRequest:
+    channel: ChannelRef
+    deck: str
+    at: time | None  # the daily DM time for members the assignment makes learners
+    tz: str | None  # the zone of `at`; None: each member's own
+
+
+ASSIGN_USAGE = "/tutor assign #channel DECK [08:30] [Europe/Berlin]"
+UNASSIGN_USAGE = "/tutor unassign #channel DECK"
+
+
+def parse_assign(args: tuple[str, ...]) -> AssignRequest:
+    """`#channel DECK [HH:MM] [TZ]` (the time and the zone in either order; a zone needs a time)."""
+    if len(args) < 2:
+        raise CommandError(f"Usage: `{ASSIGN_USAGE}`")
+    channel, deck = parse_channel(args[0]), args[1]
+    at: time | None = None
+    tz: str | None = None
+    for word in args[2:]:
+        if at is None and _TIME.match(word):
+            at = parse_time(word)
+        elif tz is None and (zone := parse_zone(word)) is not None:
+            tz = zone
+        else:
+            raise CommandError(f"`{word}` is neither a time (08:30) nor a time zone (Europe/Berlin). "
+                               f"Usage: `{ASSIGN_USAGE}`")
+    if tz is not None and at is None:
+        raise CommandError(f"A time zone goes with a time, like `08:30 {tz}`. Usage: `{ASSIGN_USAGE}`")
+    return AssignRequest(channel=channel, deck=deck, at=at, tz=tz)
+
+
+def parse_unassign(args: tuple[str, ...]) -> tuple[ChannelRef, str]:
+    if len(args) != 2:
+        raise CommandError(f"Usage: `{UNASSIGN_USAGE}`")
+    return parse_channel(args[0]), args[1]

@@ -2,6 +2,10 @@
 production WSGI server, at /slack/events. The scheduler starts here, once per deployment: waitress
 is one process with threads, so `web: tutor serve --http` in a Procfile runs one scheduler.
 
+Before serving, the bot token is checked with auth.test (a refused token or an unreachable Slack is
+one sentence, not a traceback) and the granted scopes against the features' (bot/slack/preflight.py);
+the shipped decks are imported or updated. SIGTERM or Ctrl-C stops it cleanly (bot/slack/lifecycle.py).
+
 `start_http` serves the same WSGI app on a port (0: a free one) in a thread; the end-to-end tests
 use it, so they go through the very server and routes production uses.
 """
@@ -15,17 +19,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlite_utils
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.config import ConfigError, Settings
-from bot.slack.app import build_app, services_of
+from bot.config import ConfigError, ServiceError, Settings
+from bot.shipped import sync_shipped_decks
+from bot.slack.app import build_app, executor_of, services_of
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
+from bot.slack.lifecycle import SHUTDOWN_GRACE_S, Deadline, StopSignal, exit_now, run_bounded
+from bot.slack.preflight import app_token_problem, check_app_token, check_bot_token, describe_missing
 from bot.slack.services import SlackServices
 from bot.tutor import Tutor
-from storage.db import open_db
+from storage.db import close_open_databases, open_db
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +67,12 @@ class Runtime:
     services: SlackServices
 
 
-def build_runtime(settings: Settings, *, client: WebClient | None = None) -> Runtime:
-    db = open_db(settings.db_path)
+def build_runtime(settings: Settings, *, client: WebClient | None = None,
+                  db: sqlite_utils.Database | None = None) -> Runtime:
+    db = db or open_db(settings.db_path)
     ctx = AppContext(settings=settings, db=db, tutor=Tutor(db, default_tz=settings.timezone))
+    if settings.shipped_decks:
+        sync_shipped_decks(ctx.tutor)
     client = client or make_client(settings)
     app = build_app(ctx, client=client)
     return Runtime(ctx=ctx, client=client, app=app, services=services_of(app))
@@ -121,27 +132,83 @@ def http_port(port: int | None) -> int:
     return int(raw)
 
 
-def serve(settings: Settings, *, http: bool, port: int | None = None) -> None:
-    """Run the bot until interrupted: the scheduler plus Socket Mode or the HTTP server."""
+def configure_logging(level: str) -> None:
+    """TUTOR_LOG_LEVEL for the bot's own lines; APScheduler's two INFO lines a minute only at DEBUG."""
+    if not logging.getLogger().handlers:  # the operator's own logging config wins
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:
+        logging.getLogger().setLevel(level)
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+
+
+def serve(settings: Settings, *, http: bool, host: str = "0.0.0.0", port: int | None = None) -> int:
+    """Run the bot until SIGTERM or Ctrl-C: the scheduler plus Socket Mode or the HTTP server.
+    Returns the exit status (0 after a clean stop); ConfigError / ServiceError before serving."""
     from bot.schedule import start_scheduler
 
-    if not logging.getLogger().handlers:  # the operator's own logging config wins
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     settings.require_slack(socket_mode=not http)
-    runtime = build_runtime(settings)
+    listen = http_port(port) if http else 0
+    db = open_db(settings.db_path)  # a database that cannot be opened is said before Slack is asked
+    quiet = make_client(settings, quiet=True)
+    identity = check_bot_token(quiet, settings.slack_api_url)
+    if not http:
+        check_app_token(quiet, settings.slack_app_token or "", settings.slack_api_url)
+    log.info("bot token accepted: %s in %s", identity.user_id, identity.team)
+    for scope in identity.missing_scopes():
+        log.warning("%s", describe_missing(scope))
+    runtime = build_runtime(settings, db=db)
+    stop = StopSignal().install()
+    front: HttpServer | SocketFront
+    if http:
+        try:
+            front = HttpServer(make_wsgi_app(runtime.app), host=host, port=listen, threads=HTTP_THREADS)
+        except OSError as exc:  # the port is taken, or the host is not an address of this machine
+            raise ServiceError(f"cannot listen on {host}:{listen} ({exc.strerror or exc}); stop what uses "
+                               "the port or choose another with --port / PORT (and --host)") from None
+        front.start()
+        log.info("serving Slack requests on http://%s:%d%s", host, front.port, EVENTS_PATH)
+    else:
+        front = SocketFront(runtime.app, settings)
+        front.start()
     scheduler = start_scheduler(runtime.services, runtime.client)
-    try:
-        if http:
-            from waitress import serve as waitress_serve
+    reason = stop.wait()
+    log.info("%s: stopping; new requests are refused, work in progress has %.0f s", reason, SHUTDOWN_GRACE_S)
+    deadline = Deadline(SHUTDOWN_GRACE_S)
+    scheduler.pause()  # no new tick; one that is running goes on
+    finished = run_bounded("the server", front.close, deadline)
+    executor = executor_of(runtime.app)
+    if not executor.wait_idle(deadline.left()):
+        log.warning("gave up waiting for %d listener task(s): the grace period is over", executor.pending)
+        finished = False
+    finished = run_bounded("the scheduler", lambda: scheduler.shutdown(wait=True), deadline) and finished
+    flow = getattr(runtime.app, "finetune_flow", None)
+    if flow is not None:
+        flow.shutdown(wait=False)  # queued demos are dropped; a running one ends with its child
+    close_open_databases()
+    log.info("stopped")
+    if not finished:
+        exit_now(0)  # abandoned threads would hold a normal exit
+    return 0
 
-            listen = http_port(port)
-            log.info("serving Slack requests on http://0.0.0.0:%d%s", listen, EVENTS_PATH)
-            waitress_serve(make_wsgi_app(runtime.app), host="0.0.0.0", port=listen, threads=HTTP_THREADS,
-                           clear_untrusted_proxy_headers=True)
-        else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            log.info("connecting to Slack in Socket Mode")
-            SocketModeHandler(runtime.app, settings.slack_app_token).start()
-    finally:
-        scheduler.shutdown(wait=False)
+class SocketFront:
+    """Socket Mode: one WebSocket to Slack (SLACK_APP_TOKEN), reopened when Slack asks to refresh."""
+
+    def __init__(self, app: App, settings: Settings) -> None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        self._handler = SocketModeHandler(app, settings.slack_app_token)
+        self._api_url = settings.slack_api_url
+
+    def start(self) -> None:
+        log.info("connecting to Slack in Socket Mode")
+        try:
+            self._handler.connect()
+        except Exception as exc:  # a refused app token, Slack unreachable: one sentence
+            raise app_token_problem(exc, self._api_url) from None
+        log.info("connected to Slack in Socket Mode")
+
+    def close(self) -> None:
+        """Close the connection (Slack then sends nothing more); requests being acknowledged finish."""
+        self._handler.close()

@@ -1,6 +1,6 @@
 """What the Slack side keeps for the life of the process, shared by listeners and the scheduler:
-the Slack rows (SlackState), the users cache, the DM pacer, the tally coalescer, and the fallback for
-stored schedule zones this server's tz database lacks."""
+the Slack rows (SlackState, AssignmentState), the users cache, the DM pacer, the tally coalescer, and
+the fallback for stored schedule zones this server's tz database lacks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.slack.admin import SlackUsers
 from bot.slack.context import AppContext
 from bot.slack.pacing import Coalescer, Pacer
 from bot.zones import ZoneFallback
+from storage.slack_assignments import AssignmentState
 from storage.slack_state import SlackState
 
 DELIVERY_WORKERS = 4  # DMs sent in parallel (each waits on Slack's answer); the pacer sets the rate
@@ -23,6 +24,7 @@ class SlackServices:
     users: SlackUsers
     pacer: Pacer
     refreshes: Coalescer
+    assignments: AssignmentState
     workers: int = DELIVERY_WORKERS
     zones: ZoneFallback = field(default_factory=ZoneFallback)
 
@@ -31,7 +33,7 @@ class SlackServices:
                workers: int = DELIVERY_WORKERS) -> SlackServices:
         rate = ctx.settings.dm_rate_per_s if dm_rate_per_s is None else dm_rate_per_s
         return cls(ctx=ctx, state=SlackState(ctx.db), users=SlackUsers(ctx.settings), pacer=Pacer(rate),
-                   refreshes=Coalescer(), workers=workers)
+                   refreshes=Coalescer(), assignments=AssignmentState(ctx.db), workers=workers)
 
     @classmethod
     def of(cls, ctx: AppContext | SlackServices) -> SlackServices:

@@ -46,7 +46,7 @@ def resolve_channel(client: WebClient, ref: ChannelRef) -> tuple[str, str | None
     except SlackApiError as exc:
         raise CommandError(NOT_VISIBLE.format(label=ref.label)) from exc
     if info.get("is_im") or info.get("is_mpim"):
-        raise CommandError("A question of the day goes to a channel, not a DM.")
+        raise CommandError("That is a DM; name a channel, like #general.")
     if not info.get("is_member"):
         if info.get("is_private"):
             raise CommandError(NOT_VISIBLE.format(label=ref.label))

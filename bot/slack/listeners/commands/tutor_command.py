@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 import bot.slack.listeners.commands.admin_verbs as admin_verbs
+import bot.slack.listeners.commands.assign_verbs as assign_verbs
 import bot.slack.listeners.commands.member_verbs as member_verbs
 from bot.slack.blocks import Message, esc, reply
 from bot.slack.importing import ImportProblem
@@ -24,7 +25,8 @@ MEMBER = {Verb.HELP: member_verbs.help_, Verb.JOIN: member_verbs.join, Verb.LEAV
           Verb.TIME: member_verbs.set_time, Verb.PAUSE: member_verbs.pause, Verb.RESUME: member_verbs.resume,
           Verb.REVIEW: member_verbs.review, Verb.STATS: member_verbs.stats, Verb.DECKS: member_verbs.decks}
 ADMIN = {Verb.SCHEDULE: admin_verbs.schedule, Verb.SCHEDULES: admin_verbs.schedules,
-         Verb.UNSCHEDULE: admin_verbs.unschedule, Verb.IMPORT: admin_verbs.import_deck}
+         Verb.UNSCHEDULE: admin_verbs.unschedule, Verb.IMPORT: admin_verbs.import_deck,
+         Verb.ASSIGN: assign_verbs.assign, Verb.UNASSIGN: assign_verbs.unassign}
 
 REFUSAL = ("`/tutor {verb}` is for admins: Slack workspace admins and owners, and the people listed in "
            "TUTOR_ADMINS. Ask one of them.")
