@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import os
 import random
 import statistics
 import sys
@@ -83,9 +84,11 @@ def _cell(value: object) -> str:
 
 # 1. the real history ------------------------------------------------------------------------------
 def load_history() -> list[HistoryReview]:
-    path = next(iter(sorted(SHARED.glob("*.csv"))), None)
-    if path is None:
-        raise SystemExit(f"the real review log is not there ({SHARED})")
+    """The real history: TUTOR_REVIEW_LOG, or ../shared/srs/*.csv next to the clone."""
+    given = os.environ.get("TUTOR_REVIEW_LOG")
+    path = Path(given) if given else next(iter(sorted(SHARED.glob("*.csv"))), None)
+    if path is None or not path.is_file():
+        raise SystemExit(f"the real review log is not there ({given or SHARED}); set TUTOR_REVIEW_LOG")
     with path.open(newline="") as handle:
         rows = [(r["card_id"], int(r["review_rating"]), datetime.fromisoformat(r["review_time"]))
                 for r in csv.DictReader(handle)]

@@ -4,28 +4,20 @@ the engine's rule for time: fsrs is given each review's learning day (the day st
 learner's zone, here UTC) as its midnight, and a due date is the start of the learning day it names."""
 
 import csv
-import os
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import fsrs
 import pytest
-from tutor_helpers import SHARED, make_tutor
+from tutor_helpers import HAS_REVIEW_LOG, NO_REVIEW_LOG, REVIEW_LOGS, make_tutor
 
 from bot.srs import DEFAULT_PARAMETERS
 from bot.tutor import Rating
 from content.model import Deck, Flashcard
 from storage import reviews as review_store
 
-# py-fsrs's tests/review_logs_josh_1711744352250_to_1728234780857.csv (672 kB, not committed here):
-# in ../shared/srs/ next to the clone, or wherever TUTOR_REVIEW_LOG points.
-REVIEWS = ([Path(os.environ["TUTOR_REVIEW_LOG"])] if os.environ.get("TUTOR_REVIEW_LOG")
-           else sorted(SHARED.glob("srs/*.csv")))
-
-pytestmark = pytest.mark.skipif(not REVIEWS or not REVIEWS[0].is_file(),
-                                reason="the real review log is not here: set TUTOR_REVIEW_LOG to py-fsrs's "
-                                "tests/review_logs_josh_….csv (see README, Tests)")
+REVIEWS = REVIEW_LOGS
+pytestmark = pytest.mark.skipif(not HAS_REVIEW_LOG, reason=NO_REVIEW_LOG)
 
 
 def load_reviews() -> list[tuple[str, int, datetime, int]]:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tutor_helpers import SHARED, make_tutor
+from tutor_helpers import HAS_REVIEW_LOG, NO_REVIEW_LOG, REVIEW_LOGS, make_tutor
 
 from bot import learning_day as days
 from bot import memory_models
@@ -28,8 +28,8 @@ from storage import reviews as review_store
 from storage.db import transaction
 from storage.reviews import CardState, ReviewRecord
 
-REVIEWS = sorted(SHARED.glob("srs/*.csv"))
-pytestmark = pytest.mark.skipif(not REVIEWS, reason=f"the real review log is not there ({SHARED / 'srs'})")
+REVIEWS = REVIEW_LOGS
+pytestmark = pytest.mark.skipif(not HAS_REVIEW_LOG, reason=NO_REVIEW_LOG)
 MEMBERS = ("ana", "ben", "cy")
 NOW = datetime(2024, 10, 7, 12, 0, tzinfo=UTC)  # the day after the history's last review
 
