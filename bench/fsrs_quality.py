@@ -50,7 +50,7 @@ from bot.learning_day import learning_day  # noqa: E402
 from bot.srs import DEFAULT_PARAMETERS, fsrs_moment  # noqa: E402
 from bot.tutor import Rating, Tutor  # noqa: E402
 from content.loader import load_deck_file, shipped_decks  # noqa: E402
-from content.model import Deck, Flashcard, MultipleChoice  # noqa: E402
+from content.model import Deck, Flashcard, MultipleChoice, Prompt  # noqa: E402
 from storage.db import open_db  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "srs"
@@ -413,6 +413,10 @@ def run_month(deck: Deck, concept: dict[str, str | None], members: int) -> tuple
                         tutor.answer_choice(user, item.deck, item.card.id, choice, seq=item.seq, now=now,
                                             duration_ms=rng.randint(4000, 15000), source="dm")
                         day_one_mcqs += day == 0
+                    elif isinstance(item.card, Prompt):  # graded by the concepts its answer covers
+                        text = "no idea" if failed else item.card.model_answer or item.card.question
+                        tutor.answer_prompt(user, item.deck, item.card.id, text, seq=item.seq, now=now,
+                                            source="dm")
                     else:
                         tutor.grade(user, item.deck, item.card.id, Rating.AGAIN if failed else Rating.GOOD,
                                     seq=item.seq, now=now, duration_ms=8000)

@@ -6,6 +6,8 @@
     tutor deck list [--json]             decks in the database
     tutor deck export DECK --format yaml|json|apkg [-o OUT] [--user NAME]
     tutor review --user NAME [--deck DECK] [--tz ZONE]   review what is due, in the terminal
+    tutor test --user NAME [--deck DECK] [--json]        test this pattern: 10 questions, easy to hard
+    tutor explain DECK CARD_ID --answer TEXT [--json]    grade an answer to an open prompt
     tutor stats --user NAME [--json]
     tutor optimize --user NAME [--json]  fit a member's FSRS parameters now (bot/cli_optimize.py)
     tutor reviews import FILE --user NAME [--deck DECK] [--tz ZONE]   a history from another tool
@@ -31,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot import cli_optimize, cli_reviews
+from bot import cli_explain, cli_optimize, cli_reviews, cli_test_pattern
 from bot.config import ConfigError, ServiceError, Settings, load_settings
 from bot.tutor import Tutor, TutorError
 from content.model import Deck, DeckFormatError, Flashcard, MultipleChoice, Prompt, option_letter, plural
@@ -101,8 +103,10 @@ def _card_lines(number: int, card: Flashcard | MultipleChoice | Prompt) -> list[
             lines.append(f"     {option_letter(index)}) {option}{mark}")
         if card.answer is None:
             lines.append("     (no answer key)")
-    elif card.guidance:
-        lines.append(f"     guidance: {card.guidance}")
+    else:
+        if card.guidance:
+            lines.append(f"     guidance: {card.guidance}")
+        lines += [f"     concept {n}: {c.text}" for n, c in enumerate(card.concepts, 1)]
     return lines
 
 
@@ -222,6 +226,8 @@ def review(args: argparse.Namespace) -> int:
 
 def stats(args: argparse.Namespace) -> int:
     from bot.cli_review import due_when
+    from bot.learning_day import zone
+    from bot.pattern_tests import last_results
 
     tutor = _tutor(args)
     now = _now(args)
@@ -230,9 +236,11 @@ def stats(args: argparse.Namespace) -> int:
         raise TutorError(f"{args.user!r} has no reviews yet: start with tutor review --user {args.user}")
     s = tutor.stats(args.user, now)
     day = tutor.learning_day(args.user, now)
+    tests = last_results(tutor, args.user)
     if args.json:
         _print_json({**s.to_dict(), "tz": learner.tz, "learning_day": day.isoformat(),
-                     "decks": list(learner.decks), "paused": learner.paused})
+                     "decks": list(learner.decks), "paused": learner.paused,
+                     "tests": [t.to_dict() for t in tests]})
         return 0
     retention = "-" if s.retention_30d is None else f"{s.retention_30d:.0%}"
     print(f"{args.user} ({learner.tz}), learning day {day}{' (paused)' if learner.paused else ''}")
@@ -245,6 +253,10 @@ def stats(args: argparse.Namespace) -> int:
         print(f"  next due {due_when(s.next_due, learner.tz, now)}")
     if s.memory is not None:
         print(f"  memory model: {s.memory.describe()}")
+    for test in tests:
+        when = "" if test.finished_at is None else \
+            f" on {test.finished_at.astimezone(zone(learner.tz)):%Y-%m-%d}"
+        print(f"  test of {test.deck}{when}: {test.summary()}")
     return 0
 
 
@@ -346,6 +358,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     sub.add_argument("--tz", help="your IANA time zone, e.g. Europe/Berlin (remembered)")
     sub.add_argument("--now", help=argparse.SUPPRESS)  # a fixed moment, for tests and demos
     sub.set_defaults(handler=review)
+    cli_test_pattern.add_parser(commands)
+    cli_explain.add_parser(commands)
 
     sub = commands.add_parser("stats", help="a learner's progress")
     sub.add_argument("--user", required=True, help="the learner (the name given to tutor review)")

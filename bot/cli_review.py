@@ -1,9 +1,10 @@
 """`tutor review`: the daily review in a terminal, with the buttons of the Slack DM as keys.
 
 Multiple choice: type the option's number (1-4). Flashcards: Enter shows the answer, then 1-4 grade it
-Again / Hard / Good / Easy (each shown with the interval it would give). `u` undoes the last answer,
-`q` (or end of input) quits. Reads lines from any text stream, so it works piped:
-`printf '2\\n\\n3\\nq\\n' | tutor review --user ana`.
+Again / Hard / Good / Easy (each shown with the interval it would give). Open prompts: write the
+answer (several lines if you like) and end it with an empty line; it is graded against the prompt's
+key concepts. `u` undoes the last answer, `q` (or end of input) quits. Reads lines from any text
+stream, so it works piped: `printf '2\\n\\n3\\nq\\n' | tutor review --user ana`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TextIO
 
+from bot.cli_explain import grade_lines
 from bot.learning_day import learning_day, starts_a_day, zone
-from bot.tutor import DueItem, Rating, ReviewResult, Tutor
-from content.model import Flashcard, MultipleChoice
+from bot.numbers import whole_number
+from bot.tutor import DueItem, Rating, ReviewResult, Tutor, TutorError
+from content.model import Flashcard, MultipleChoice, Prompt
 
 UNDO, QUIT = "u", "q"
 
@@ -78,14 +81,43 @@ class ReviewSession:
         if not line:
             self.say()
             raise _Quit
-        if not self.stdin.isatty():  # piped input is not echoed by a terminal: echo it for the transcript
-            self.say(line.rstrip("\n"))
+        self._echo(line)
         answer = line.strip().lower()
         if answer in (QUIT, "quit"):
             raise _Quit
         if answer in (UNDO, "undo"):
             raise _Undo
         return answer
+
+    def _echo(self, line: str) -> None:
+        if not self.stdin.isatty():  # piped input is not echoed by a terminal: echo it for the transcript
+            self.say(line.rstrip("\n"))
+
+    def ask_text(self, prompt: str) -> str:
+        """Lines of text up to an empty line (or the end of input), as written; `u` or `q` alone on
+        the first line raise, and so does the end of input before any text."""
+        self.say(prompt)
+        lines: list[str] = []
+        while True:
+            print("> ", end="", file=self.stdout, flush=True)
+            line = self.stdin.readline()
+            if not line:
+                self.say()
+                if not lines:
+                    raise _Quit
+                break
+            self._echo(line)
+            text = line.rstrip("\n")
+            if not lines and text.strip().lower() in (QUIT, "quit"):
+                raise _Quit
+            if not lines and text.strip().lower() in (UNDO, "undo"):
+                raise _Undo
+            if not text.strip():
+                if lines:
+                    break
+                continue  # an empty line before any text is not an answer yet
+            lines.append(text)
+        return "\n".join(lines)
 
     def run(self) -> int:
         queue = deque(self.tutor.due_cards(self.user_id, self.now(), deck=self.deck))
@@ -125,7 +157,9 @@ class ReviewSession:
                                 letters=True)
             return self.tutor.answer_choice(self.user_id, item.deck, card.id, choice - 1, seq=item.seq,
                                             now=self.now(), duration_ms=_ms_since(started))
-        assert isinstance(card, Flashcard)  # due_cards gives no open prompts
+        if isinstance(card, Prompt):
+            return self.answer_prompt(item, card, started)
+        assert isinstance(card, Flashcard)
         self.say(card.front)
         self.ask("Press Enter to show the answer. ")
         self.say(card.back, first="Answer: ")
@@ -135,11 +169,24 @@ class ReviewSession:
         return self.tutor.grade(self.user_id, item.deck, card.id, Rating(grade), seq=item.seq, now=self.now(),
                                 duration_ms=_ms_since(started))
 
+    def answer_prompt(self, item: DueItem, card: Prompt, started: float) -> ReviewResult:
+        self.say(card.question)
+        if card.guidance:
+            self.say(f"  ({card.guidance})")
+        answer = self.ask_text("Write your answer; end it with an empty line.")
+        result = self.tutor.answer_prompt(self.user_id, item.deck, card.id, answer, seq=item.seq,
+                                          now=self.now(), duration_ms=_ms_since(started))
+        if result.review is None:
+            raise TutorError("this deck's prompts became reflection only; nothing was recorded")
+        for line in grade_lines(result.grade, card):
+            self.say(line)
+        return result.review
+
     def _pick(self, prompt: str, count: int, *, letters: bool = False, words: list[str] | None = None) -> int:
         while True:
             answer = self.ask(prompt)
-            if answer.isdigit() and 1 <= int(answer) <= count:
-                return int(answer)
+            if (number := whole_number(answer, low=1, high=count)) is not None:
+                return number
             if letters and len(answer) == 1 and "a" <= answer < chr(ord("a") + count):
                 return ord(answer) - ord("a") + 1
             if words and answer in words:

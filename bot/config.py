@@ -120,7 +120,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         return value
 
     device = env.get("TUTOR_FINETUNE_DEVICE", "").strip().lower() or None
-    if device is not None and device not in ("cpu", "cuda") and not re.match(r"^cuda:\d+$", device):
+    if device is not None and device not in ("cpu", "cuda") and not re.match(r"^cuda:[0-9]{1,3}$", device):
         raise ConfigError(f"TUTOR_FINETUNE_DEVICE={device!r} must be cpu, cuda or cuda:N")
 
     dm_rate_raw = env.get("TUTOR_DM_RATE", "").strip()

@@ -74,7 +74,8 @@ def delivery_moment(day: date, at: time, tz: str) -> datetime:
     return local_to_utc(calendar_day, at, tz)
 
 
-_CLOCK = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*([ap]\.?m\.?)?\s*$", re.IGNORECASE)
+# Possessive `*+`: adjacent optional runs of spaces must not be tried at every split (quadratic).
+_CLOCK = re.compile(r"^\s*+(\d{1,2})(?:[:.h](\d{2}))?\s*+([ap]\.?m\.?)?\s*+$", re.IGNORECASE)
 
 
 def parse_clock_time(text: str) -> time:

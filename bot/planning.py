@@ -18,7 +18,7 @@ from bot import learning_day as days
 from bot import memory_models
 from bot.srs import Plan
 from bot.tutor_types import DueItem, LearnerStats
-from content.model import NORMAL_WEEK, Card, CardKind, card_from_dict
+from content.model import NORMAL_WEEK, Card, CardKind, Deck, PromptMode, card_from_dict
 from storage import decks as deck_store
 from storage import review_stats
 from storage import reviews as review_store
@@ -44,7 +44,8 @@ class DeckCards:
         active_ids = [s.card_id for s in stored if s.retired_at is None]
         self.active = tuple(self.by_id[i] for i in active_ids)
         self.position = {card_id: index for index, card_id in enumerate(active_ids)}
-        self.kinds = tuple(dict.fromkeys(c.kind for c in self.active if c.kind is not CardKind.PROMPT))
+        rules = Deck(slug=row.slug, title=row.title, cards=(), prompts=PromptMode(row.prompts))
+        self.kinds = tuple(dict.fromkeys(c.kind for c in self.active if rules.is_scheduled(c)))
         self.concept_of: dict[str, str] = {}
         self.concept_flashcards: dict[str, frozenset[str]] = {}
         for card_id, card in zip(active_ids, self.active, strict=True):
@@ -58,8 +59,9 @@ class DeckCards:
 
 class _ConceptRules:
     """One learner's concept rules for one learning day: at most one card of a (deck, concept) a day,
-    and a concept's multiple-choice question only once one of its flashcards was reviewed on an
-    earlier day (so a flashcard failed yesterday cannot come back right before its question today).
+    and a concept's questions (multiple choice, graded prompts) only once one of its flashcards was
+    reviewed on an earlier day (so a flashcard failed yesterday cannot come back right before its
+    question today).
     `reviewed_today` and `learned` (flashcards first reviewed before today) are (deck, card_id)."""
 
     def __init__(self, reviewed_today: Iterable[tuple[str, str]], learned: set[tuple[str, str]],
@@ -80,7 +82,7 @@ class _ConceptRules:
         key = (deck, concept)
         if key in self.taken:
             return False
-        if card.kind is CardKind.MCQ:
+        if card.kind is not CardKind.FLASHCARD:  # a question (multiple choice, or a graded prompt)
             teaching = self.decks[deck].concept_flashcards.get(concept)
             if teaching and not any((deck, card_id) in self.learned for card_id in teaching):
                 return False

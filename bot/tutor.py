@@ -19,6 +19,9 @@ import sqlite_utils
 
 from bot import learning_day as days
 from bot import memory_models
+from bot.concepts.grade import ConceptGrade
+from bot.concepts.grading import PromptGrader, grade_answer
+from bot.explain import PromptResult, rating_for
 from bot.grading import MEDIAN_OF, TIMED_SOURCES, grade_choice
 from bot.planning import DeckCards, learner_stats, plan_due, schedule_plan
 from bot.srs import Plan, Srs
@@ -35,9 +38,10 @@ from bot.tutor_types import (
 )
 from bot.zones import ZoneFallback
 from content.lint import Severity, lint_deck
-from content.model import NORMAL_WEEK, Card, CardKind, Deck, MultipleChoice
+from content.model import NORMAL_WEEK, Card, CardKind, Deck, MultipleChoice, Prompt, PromptMode
 from storage import decks as deck_store
 from storage import learners as learner_store
+from storage import learning as learning_store
 from storage import review_stats
 from storage import reviews as review_store
 from storage.db import transaction
@@ -59,10 +63,13 @@ class Tutor:
 
     `fuzzing` (default on) spreads due dates over FSRS's fuzz range, deterministically (bot/srs.py);
     tests turn it off to get exact intervals. FSRS's parameters for each member and deck come from
-    bot.memory_models (a member's own fit, the deck's team prior, or the defaults)."""
+    bot.memory_models (a member's own fit, the deck's team prior, or the defaults). `grader` grades
+    answers to open prompts (default: bot.concepts.grading.grade_answer, the bot's one entry point)."""
 
-    def __init__(self, db: sqlite_utils.Database, *, default_tz: str = "UTC", fuzzing: bool = True) -> None:
+    def __init__(self, db: sqlite_utils.Database, *, default_tz: str = "UTC", fuzzing: bool = True,
+                 grader: PromptGrader = grade_answer) -> None:
         self.db = db
+        self.grader = grader
         self.default_tz = self._zone_name(default_tz)
         self.srs = Srs(fuzzing=fuzzing)
         self.lock = threading.RLock()
@@ -79,13 +86,14 @@ class Tutor:
             shown = "; ".join(i.describe() for i in errors[:5])
             more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
             raise TutorError(f"deck {deck.slug!r} has {len(errors)} error(s), not imported: {shown}{more}")
-        records = [deck_store.CardRecord(card_id=c.id, kind=c.kind.value, data=c.to_dict())
-                   for c in deck.cards]
+        records = [deck_store.CardRecord(card_id=c.id, kind=c.kind.value, data=c.to_dict(),
+                                         scheduled=deck.is_scheduled(c)) for c in deck.cards]
         with self.lock:
             counts = deck_store.import_cards(
                 self.db, slug=deck.slug, title=deck.title, description=deck.description,
                 desired_retention=deck.desired_retention, source=source, cards=records,
-                now=self._utc(now or datetime.now(UTC)), easy_days=deck.easy_days)
+                now=self._utc(now or datetime.now(UTC)), prompts=deck.prompts.value,
+                easy_days=deck.easy_days)
             self._decks.pop(deck.slug, None)
         return ImportResult(deck=deck.slug, added=counts.added, updated=counts.updated,
                             retired=counts.retired, unchanged=counts.unchanged, restored=counts.restored)
@@ -101,7 +109,11 @@ class Tutor:
         info = self._deck_info(slug)
         return Deck(slug=slug, title=info.row.title, cards=info.active,
                     desired_retention=info.row.desired_retention, description=info.row.description,
-                    easy_days=info.row.easy_days or NORMAL_WEEK)
+                    prompts=PromptMode(info.row.prompts), easy_days=info.row.easy_days or NORMAL_WEEK)
+
+    def card(self, deck: str, card_id: str) -> Card:
+        """A card of the deck by id, retired ones included (an old message or test may name one)."""
+        return self._card(self._deck_info(deck), deck, card_id)
 
     def _deck_info(self, slug: str, revisions: dict[str, tuple[int, float]] | None = None) -> DeckCards:
         with self.lock:
@@ -209,7 +221,7 @@ class Tutor:
     # reviewing ----------------------------------------------------------------------------
     def due_cards(self, user_id: str, now: datetime, *, deck: str | None = None) -> list[DueItem]:
         """What to review now: due reviews first (most overdue first), then new cards in deck
-        order, within the day's limits per deck; never open prompts. Empty when paused. A card
+        order, within the day's limits per deck; never reflection-only prompts. Empty when paused. A card
         due before the learning day ends counts as due today: one due at 10:00 is in the 08:30
         delivery."""
         with self.lock:
@@ -284,7 +296,8 @@ class Tutor:
         """Record a self-graded flashcard review."""
         card = self._card(self._deck_info(deck), deck, card_id)
         if card.kind is not CardKind.FLASHCARD:
-            what = "open prompts are for reflection and" if card.kind is CardKind.PROMPT else "a question"
+            what = "an open prompt is graded by what the answer says and" if card.kind is CardKind.PROMPT \
+                else "a question"
             raise TutorError(f"only flashcards are self-graded; {what} cannot be graded this way")
         try:
             rating = Rating(rating)
@@ -292,6 +305,41 @@ class Tutor:
             raise TutorError("a grade is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy)") from None
         return self._record(user_id, deck, card_id, rating, None, None, seq=seq, now=now,
                             duration_ms=duration_ms, source=source)
+
+    def explain(self, deck: str, card_id: str, answer: str) -> ConceptGrade:
+        """Grade an answer to an open prompt against its key concepts, recording nothing."""
+        return self.grader(self._prompt(deck, card_id), answer)
+
+    def answer_prompt(self, user_id: str, deck: str, card_id: str, answer: str, *, seq: int, now: datetime,
+                      duration_ms: int | None = None, source: str = "cli") -> PromptResult:
+        """Grade an answer to an open prompt and, where the prompt is graded (bot.explain), record
+        the review it earns with the answer and its grade. The same seq twice is stored once and
+        answered with the first grade. Grading happens before any lock is taken: it may take a
+        moment (the worker)."""
+        prompt = self._prompt(deck, card_id)
+        grade = self.grader(prompt, answer)
+        if not self.deck(deck).is_graded(prompt):
+            return PromptResult(deck=deck, card=prompt, answer=answer, grade=grade, review=None)
+        with self.lock, transaction(self.db):
+            review = self._record(user_id, deck, card_id, rating_for(grade), None, None, seq=seq, now=now,
+                                  duration_ms=duration_ms, source=source)
+            if review.duplicate:
+                stored = learning_store.prompt_answer(self.db, user_id, deck, card_id, review.seq)
+                if stored is not None:
+                    answer, grade = stored.answer, ConceptGrade.from_dict(stored.grade)
+            else:
+                learning_store.save_prompt_answer(self.db, learning_store.PromptAnswerRow(
+                    user_id=user_id, deck=deck, card_id=card_id, seq=review.seq, answer=answer,
+                    grade=grade.to_dict(), source=source, answered_at=self._utc(now)))
+        return PromptResult(deck=deck, card=prompt, answer=answer, grade=grade, review=review)
+
+    def _prompt(self, deck: str, card_id: str) -> Prompt:
+        card = self._card(self._deck_info(deck), deck, card_id)
+        if not isinstance(card, Prompt):
+            raise TutorError(f"{card_id} is not an open prompt; only open prompts take a written answer")
+        if not card.concepts:
+            raise TutorError(f"the prompt {card_id} has no key concepts to grade an answer against")
+        return card
 
     def record_imported(self, user_id: str, deck: str, card_id: str, rating: Rating, *, seq: int,
                         now: datetime, duration_ms: int | None, tz: str) -> ReviewResult:
@@ -396,12 +444,10 @@ class Tutor:
         """Per active scheduled card of the deck, in deck order: attempts by everyone, % right and
         the wrong option chosen most."""
         with self.lock:
-            info = self._deck_info(deck)
+            scheduled = self.deck(deck).scheduled_cards
             counts = review_stats.card_answer_counts(self.db, deck)
         found = []
-        for card in info.active:
-            if card.kind is CardKind.PROMPT:
-                continue
+        for card in scheduled:
             c = counts.get(card.id)
             wrong = None
             if c and c.wrong_choices and isinstance(card, MultipleChoice):

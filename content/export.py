@@ -120,7 +120,9 @@ def _note_fields(card: Card) -> tuple[str, str]:
                         + "".join(f"<li>{_html(m)}</li>" for m in card.mistakes) + "</ul>")
         return front, "".join(back)
     back = [f"<p>{_html(card.guidance)}</p>"] if card.guidance else []
+    if card.model_answer:
+        back.append(f'<p><span class="label">Model answer:</span> {_html(card.model_answer)}</p>')
     if card.concepts:
         back.append("<p class=\"label\">Key concepts</p><ul>"
-                    + "".join(f"<li>{_html(c)}</li>" for c in card.concepts) + "</ul>")
+                    + "".join(f"<li>{_html(c.text)}</li>" for c in card.concepts) + "</ul>")
     return level + _html(card.question), "".join(back) or "<p>(open question: no model answer)</p>"

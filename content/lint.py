@@ -8,6 +8,7 @@ once (see `content.loader.merge_issues`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,7 +33,13 @@ from content.model import (
 # FSRS's desired retention: below 0.7 reviews come too late to help, above 0.99 they come daily.
 RETENTION_MIN = 0.7
 RETENTION_MAX = 0.99
-MAX_OPTIONS = 26  # one letter each
+MAX_OPTIONS = 25  # one letter each, and Slack shows at most 25 buttons in a row
+# Slack's markup in text: <!channel>, <!here>, <!everyone>, <!subteam^…>, <@U…>, <#C…>, <https://…|…>.
+# The bot escapes all text, so members see these as typed; lint says so, since the author may
+# have expected a mention or a link.
+_SLACK_MARKUP = re.compile(r"<(?:[!@#]|(?:https?|mailto|tel):)[^<>\n]{0,200}+>", re.IGNORECASE)
+MAX_CONCEPTS = 10  # key ideas of one answer; more is a checklist, not an explanation
+CONCEPT_LENGTH = 120  # a concept is a short phrase (shown as one line of the result)
 
 
 class Severity(StrEnum):
@@ -113,7 +120,17 @@ def lint_deck(deck: Deck) -> list[LintIssue]:
     return sort_issues(issues)
 
 
+def markup_issues(name: str, text: str, line: int | None, card: Card | None = None) -> Iterator[LintIssue]:
+    """A warning when `text` holds Slack markup (a mention, a channel ping or a disguised link)."""
+    found = _SLACK_MARKUP.search(text)
+    if found:
+        yield warning("slack-markup", f"{name} contains Slack markup {found.group()[:60]!r}; members see it "
+                      "as typed text, not as a mention, a ping or a link", line, card)
+
+
 def _deck_issues(deck: Deck) -> Iterator[LintIssue]:
+    yield from markup_issues("deck title", deck.title, None)
+    yield from markup_issues("deck description", deck.description or "", None)
     if not deck.slug or slugify(deck.slug) != deck.slug:
         yield error("slug", f"deck slug {deck.slug!r} is not a slug (lower-case letters, digits and '-'); "
                     f"use {slugify(deck.slug or deck.title)!r}", None)
@@ -148,9 +165,12 @@ def _card_issues(card: Card) -> Iterator[LintIssue]:
             yield error("empty-text", "flashcard has no back (empty or missing)", line, card)
     elif isinstance(card, MultipleChoice):
         yield from _mcq_issues(card)
-    elif isinstance(card, Prompt) and not card.question.strip():
-        yield error("empty-text", "open prompt has no question (empty or missing)", line, card)
+    elif isinstance(card, Prompt):
+        if not card.question.strip():
+            yield error("empty-text", "open prompt has no question (empty or missing)", line, card)
+        yield from _concept_issues(card)
     for name, text in _text_fields(card):
+        yield from markup_issues(name, text, line, card)
         if len(text) > SECTION_TEXT_LIMIT:
             yield error("section-length", f"{name} is {len(text):,} characters, over Slack's "
                         f"{SECTION_TEXT_LIMIT:,} for a message section", line, card)
@@ -166,7 +186,8 @@ def _mcq_issues(card: MultipleChoice) -> Iterator[LintIssue]:
                     "it needs at least 2", line, card)
     if len(card.options) > MAX_OPTIONS:
         yield error("too-many-options", f"multiple-choice question has {len(card.options)} options; "
-                    f"at most {MAX_OPTIONS} (A-Z)", line, card)
+                    f"at most {MAX_OPTIONS} (A-{option_letter(MAX_OPTIONS - 1)}: Slack shows 25 buttons in a "
+                    "row)", line, card)
     letters = [option_letter(i) if i < MAX_OPTIONS else str(i + 1) for i in range(len(card.options))]
     first_letter_by_text: dict[str, str] = {}
     too_long = []
@@ -179,6 +200,7 @@ def _mcq_issues(card: MultipleChoice) -> Iterator[LintIssue]:
             yield error("duplicate-option", f"option {letter} repeats option {first_letter_by_text[text]}",
                         line, card)
         first_letter_by_text.setdefault(text, letter)
+        yield from markup_issues(f"option {letter}", option, line, card)
         label = option_button_text(letter, option)
         if len(label) > BUTTON_TEXT_LIMIT:
             too_long.append(f"{letter} ({len(label)})")
@@ -199,6 +221,29 @@ def _mcq_issues(card: MultipleChoice) -> Iterator[LintIssue]:
         yield error("answer-range", f"answer {named} is outside the options ({span})", line, card)
 
 
+def _concept_issues(card: Prompt) -> Iterator[LintIssue]:
+    line = card.line
+    if len(card.concepts) > MAX_CONCEPTS:
+        yield warning("concepts", f"open prompt has {len(card.concepts)} concepts; an answer is graded well "
+                      f"against a few key ideas (at most {MAX_CONCEPTS})", line, card)
+    first: dict[str, int] = {}
+    for number, concept in enumerate(card.concepts, 1):
+        text = normalize_text(concept.text).casefold()
+        if not text:
+            yield error("empty-text", f"concept {number} is empty", line, card)
+            continue
+        if text in first:
+            yield error("duplicate-concept", f"concept {number} repeats concept {first[text]}", line, card)
+        first.setdefault(text, number)
+        if len(concept.text) > CONCEPT_LENGTH:
+            yield warning("concept-length", f"concept {number} is {len(concept.text)} characters; a concept "
+                          f"is a short phrase (at most {CONCEPT_LENGTH}); put other wordings in `examples`",
+                          line, card)
+        for index, example in enumerate(concept.examples, 1):
+            if not normalize_text(example):
+                yield error("empty-text", f"example {index} of concept {number} is empty", line, card)
+
+
 def _text_fields(card: Card) -> Iterator[tuple[str, str]]:
     """Each text that may fill a Slack section on its own, named for the message."""
     if isinstance(card, Flashcard):
@@ -217,4 +262,6 @@ def _text_fields(card: Card) -> Iterator[tuple[str, str]]:
         if card.guidance:
             yield "guidance", card.guidance
         for number, concept in enumerate(card.concepts, 1):
-            yield f"concept {number}", concept
+            yield f"concept {number}", concept.text
+        if card.model_answer:
+            yield "model answer", card.model_answer

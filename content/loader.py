@@ -9,7 +9,7 @@ The importer refuses a deck whose `LoadedDeck.errors` is not empty; warnings are
 
 from __future__ import annotations
 
-import json
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from pathlib import Path, PurePath
 from content.lint import LintIssue, Severity, lint_deck, sort_issues
 from content.model import CardKind, Deck, DeckFormatError, plural, slugify
 from content.recap import parse_recap
-from content.yaml_deck import load_yaml_deck
+from content.yaml_deck import load_json_deck, load_yaml_deck
 
 __all__ = ["DeckFormatError", "LoadedDeck", "load_deck_file", "load_deck_text", "merge_issues",
            "shipped_decks", "DECKS_DIR", "MAX_DECK_BYTES"]
@@ -26,6 +26,7 @@ __all__ = ["DeckFormatError", "LoadedDeck", "load_deck_file", "load_deck_text", 
 DECKS_DIR = Path(__file__).parent / "decks"
 MAX_DECK_BYTES = 5 * 1024 * 1024  # a recap page is ~15 kB; anything this big is not a deck
 YAML_SUFFIXES = (".yaml", ".yml")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # control characters other than tab, LF, FF, CR
 _KIND_NAMES = ((CardKind.FLASHCARD, "flashcard"), (CardKind.MCQ, "multiple-choice question"),
                (CardKind.PROMPT, "open prompt"))
 
@@ -68,7 +69,7 @@ def load_deck_text(text: str, *, filename: str) -> LoadedDeck:
     if suffix in YAML_SUFFIXES:
         deck, parsed = load_yaml_deck(text, default_slug=default_slug)
     elif suffix == ".json":
-        deck, parsed = _load_json(text, default_slug), []
+        deck, parsed = load_json_deck(text, default_slug=default_slug)
     else:
         deck, parsed = parse_recap(text, slug=default_slug)
     return LoadedDeck(deck=deck, issues=tuple(merge_issues(parsed, lint_deck(deck))))
@@ -115,28 +116,7 @@ def _require_text(text: str) -> None:
     if len(text) > MAX_DECK_BYTES:
         raise DeckFormatError(f"the text is {len(text):,} characters; a deck is at most "
                               f"{MAX_DECK_BYTES:,}")
-    # Control characters other than tab, newline, CR and form feed do not occur in text.
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
+    controls = len(_CONTROL.findall(text))
     if "\x00" in text or controls > max(3, len(text) // 100):
         raise DeckFormatError("this is binary data, not a deck: give a recap page (.txt) or a YAML deck "
                               "(.yaml)")
-
-
-def _load_json(text: str, default_slug: str) -> Deck:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DeckFormatError(f"JSON syntax error at line {exc.lineno}: {exc.msg}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("cards"), list):
-        raise DeckFormatError("a JSON deck is an object with a `cards` list (as `tutor deck export … json` "
-                              "writes it)")
-    if not data["cards"]:
-        raise DeckFormatError("no cards found: `cards` is empty")
-    data.setdefault("slug", default_slug)
-    data.setdefault("title", data["slug"])
-    try:
-        return Deck.from_dict(data)
-    except KeyError as exc:
-        raise DeckFormatError(f"a card of the JSON deck lacks the key {exc.args[0]!r}") from exc
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise DeckFormatError(f"not a deck exported as JSON: {exc}") from exc

@@ -3,12 +3,14 @@
 Every card has a stable id derived from the text a learner is tested on, so importing the same
 text twice keeps the id (and the review history keyed on it). Editing that text makes a new card;
 the importer retires the old one rather than deleting it. Explanations (solution, hint, common
-mistakes, guidance) are not part of the id: fixing a typo in a hint keeps the learner's history.
+mistakes, guidance, key concepts, model answer) are not part of the id: fixing a typo in a hint
+keeps the learner's history.
 
 `concept` (optional, any card kind) names the idea a card tests; the flashcard and the
 multiple-choice questions on one idea share it. The planner shows at most one card of a concept a
 day to a member, and a concept's question only after its flashcard was reviewed on an earlier day
-(bot/planning.py). It is not part of the id either.
+(bot/planning.py). It is not part of the id either. (A prompt's key `concepts` are something else:
+the ideas its answer is graded on.)
 
 A deck's `easy_days` are Anki's easy days: the share of a normal day's reviews each weekday should
 get (Monday first; 1.0 normal, 0.5 reduced, 0.0 as few as possible). Due dates are spread inside
@@ -39,6 +41,16 @@ SECTION_TEXT_LIMIT = 3000
 # The level words recaps use: beginner/intermediate/advanced on flashcards, easy/medium/hard on
 # practice questions. Other words are allowed but lint warns (typo protection).
 LEVELS = ("beginner", "intermediate", "advanced", "easy", "medium", "hard")
+
+
+class PromptMode(StrEnum):
+    """What a deck does with its open prompts (the deck setting `prompts:`). GRADED: a prompt with key
+    concepts is graded against them and scheduled by FSRS like any card (one without concepts stays
+    reflection). REFLECTION: every prompt is reflection only: an answer is still checked against the
+    concepts for feedback, but nothing is recorded and prompts are never due."""
+
+    GRADED = "graded"
+    REFLECTION = "reflection"
 
 
 class DeckFormatError(ValueError):
@@ -87,7 +99,7 @@ class Flashcard:
     front: str
     back: str
     level: str | None = None
-    concept: str | None = None  # cards on one idea share it: at most one of them a day (see module doc)
+    concept: str | None = None  # cards on one idea share it: at most one of them a day (module doc)
     line: int | None = field(default=None, compare=False)  # where it starts in its source, 1-based
 
     kind = CardKind.FLASHCARD
@@ -101,8 +113,7 @@ class Flashcard:
         return self.front
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind.value, "front": self.front, "back": self.back,
-                "level": self.level, "concept": self.concept}
+        return card_to_dict(self)
 
 
 @dataclass(frozen=True)
@@ -136,24 +147,43 @@ class MultipleChoice:
         return None if self.answer is None else self.options[self.answer]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind.value, "question": self.question,
-                "options": list(self.options), "answer": self.answer, "solution": list(self.solution),
-                "hint": self.hint, "mistakes": list(self.mistakes), "level": self.level,
-                "concept": self.concept}
+        return card_to_dict(self)
+
+
+@dataclass(frozen=True)
+class KeyConcept:
+    """One idea an answer to an open prompt should contain: a short phrase (`text`, what the learner
+    is shown when they miss it) and optional other wordings of it (`examples`) that help the grader
+    recognise it however it is said."""
+
+    text: str
+    examples: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"concept": self.text, "examples": list(self.examples)}
 
 
 @dataclass(frozen=True)
 class Prompt:
-    """An open question for reflection; not scheduled by default."""
+    """An open question answered in the learner's own words. With key `concepts` (in order) it is
+    graded against them and, unless its deck says prompts are reflection only, scheduled by FSRS;
+    without, it is reflection only. `model_answer` is shown after an answer (if absent, the
+    guidance and the concepts are)."""
 
     question: str
     guidance: str | None = None
-    concepts: tuple[str, ...] = ()
+    concepts: tuple[KeyConcept, ...] = ()
     level: str | None = None
+    model_answer: str | None = None
     concept: str | None = None
     line: int | None = field(default=None, compare=False)
 
     kind = CardKind.PROMPT
+
+    def __post_init__(self) -> None:
+        # The plain-phrase form (`concepts=("a", "b")`) is accepted and stored as KeyConcepts.
+        object.__setattr__(self, "concepts", tuple(c if isinstance(c, KeyConcept) else KeyConcept(c)
+                                                   for c in self.concepts))
 
     @property
     def id(self) -> str:
@@ -164,28 +194,125 @@ class Prompt:
         return self.question
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind.value, "question": self.question,
-                "guidance": self.guidance, "concepts": list(self.concepts), "level": self.level,
-                "concept": self.concept}
+        return card_to_dict(self)
 
 
 Card = Flashcard | MultipleChoice | Prompt
 
 
+# What each field holds, declared once. The deck readers (content.yaml_deck, with line numbers)
+# and card_from_dict (stored cards, JSON) check every value against these declarations, and
+# to_dict and the YAML writer follow them: a new field is its dataclass attribute plus one line here.
+
+class Shape(StrEnum):
+    TEXT = "text"  # one string (None where optional and absent)
+    TEXTS = "texts"  # a list of strings
+    TEXT_OR_TEXTS = "text or texts"  # a list of strings; in a deck one string stands for a list of one
+    ANSWER = "answer"  # the 0-based index of an option (decks may also give a letter or the option's text)
+    CONCEPTS = "concepts"  # key concepts: each a phrase, or {concept: phrase, examples: [wordings…]}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # the dataclass attribute, the key in to_dict and in a deck
+    shape: Shape
+    required: bool = False  # required text is "" when absent in a deck (lint reports it), never None
+
+
+_LEVEL = Field("level", Shape.TEXT)
+_CONCEPT = Field("concept", Shape.TEXT)  # the idea the card tests (see the module doc)
+CARD_FIELDS: dict[CardKind, tuple[Field, ...]] = {
+    CardKind.FLASHCARD: (_LEVEL, _CONCEPT, Field("front", Shape.TEXT, True), Field("back", Shape.TEXT, True)),
+    CardKind.MCQ: (_LEVEL, _CONCEPT, Field("question", Shape.TEXT, True), Field("options", Shape.TEXTS),
+                   Field("answer", Shape.ANSWER), Field("solution", Shape.TEXT_OR_TEXTS),
+                   Field("hint", Shape.TEXT), Field("mistakes", Shape.TEXT_OR_TEXTS)),
+    CardKind.PROMPT: (_LEVEL, _CONCEPT, Field("question", Shape.TEXT, True), Field("guidance", Shape.TEXT),
+                      Field("concepts", Shape.CONCEPTS), Field("model_answer", Shape.TEXT)),
+}
+CARD_CLASSES: dict[CardKind, type[Flashcard] | type[MultipleChoice] | type[Prompt]] = {
+    CardKind.FLASHCARD: Flashcard, CardKind.MCQ: MultipleChoice, CardKind.PROMPT: Prompt}
+
+
+def card_to_dict(card: Card) -> dict[str, Any]:
+    """`id`, `kind` and every declared field (tuples as lists): the stored and exported form."""
+    out: dict[str, Any] = {"id": card.id, "kind": card.kind.value}
+    for spec in CARD_FIELDS[card.kind]:
+        value = getattr(card, spec.name)
+        if spec.shape is Shape.CONCEPTS:
+            value = [c.to_dict() for c in value]
+        out[spec.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def describe_value(value: object) -> str:
+    """How a wrong value is named in an error: `the number 1.5`, `true`, `a list`…"""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    return "a list" if isinstance(value, list | tuple) else f"a {type(value).__name__}"
+
+
+def check_value(spec: Field, value: object) -> Any:
+    """`value` as the field holds it (lists as tuples); DeckFormatError naming the field when its
+    type is wrong. Used for stored cards and JSON, where values carry their own types."""
+    wrong = DeckFormatError(f"{spec.name!r} must be {_EXPECTED[spec.shape]}, not {describe_value(value)}")
+    if value is None:
+        if spec.required:
+            raise wrong
+        return () if spec.shape in (Shape.TEXTS, Shape.TEXT_OR_TEXTS, Shape.CONCEPTS) else None
+    if spec.shape is Shape.TEXT:
+        if not isinstance(value, str):
+            raise wrong
+        return value
+    if spec.shape is Shape.ANSWER:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise wrong
+        return value
+    if not isinstance(value, list | tuple):
+        raise wrong
+    if spec.shape is Shape.CONCEPTS:
+        return tuple(_concept_value(item, wrong) for item in value)
+    if not all(isinstance(item, str) for item in value):
+        raise wrong
+    return tuple(value)
+
+
+def _concept_value(item: object, wrong: DeckFormatError) -> KeyConcept:
+    """One stored key concept: a phrase, or {"concept": phrase, "examples": [wordings…]}."""
+    if isinstance(item, str):
+        return KeyConcept(item)
+    if not isinstance(item, dict) or set(item) - {"concept", "examples"}:
+        raise wrong
+    text, examples = item.get("concept"), item.get("examples") or []
+    if not isinstance(text, str) or not isinstance(examples, list | tuple) or not all(
+            isinstance(e, str) for e in examples):
+        raise wrong
+    return KeyConcept(text, tuple(examples))
+
+
+_EXPECTED = {Shape.TEXT: "text", Shape.TEXTS: "a list of texts", Shape.TEXT_OR_TEXTS: "a list of texts",
+             Shape.ANSWER: "the 0-based index of an option (a whole number)",
+             Shape.CONCEPTS: "a list of key concepts (each a phrase, or an object with `concept` and "
+                             "`examples`)"}
+
+
 def card_from_dict(data: dict[str, Any]) -> Card:
-    """Inverse of each card's `to_dict` (the `id` key, derived, is ignored)."""
-    kind = CardKind(data["kind"])
-    if kind is CardKind.FLASHCARD:
-        return Flashcard(front=data["front"], back=data["back"], level=data.get("level"),
-                         concept=data.get("concept"))
-    if kind is CardKind.MCQ:
-        return MultipleChoice(
-            question=data["question"], options=tuple(data["options"]), answer=data.get("answer"),
-            solution=tuple(data.get("solution") or ()), hint=data.get("hint"),
-            mistakes=tuple(data.get("mistakes") or ()), level=data.get("level"), concept=data.get("concept"))
-    return Prompt(question=data["question"], guidance=data.get("guidance"),
-                  concepts=tuple(data.get("concepts") or ()), level=data.get("level"),
-                  concept=data.get("concept"))
+    """Inverse of each card's `to_dict` (the `id` key, derived, is ignored). DeckFormatError when a
+    value has the wrong type or `kind` is unknown."""
+    if not isinstance(data, dict):
+        raise DeckFormatError(f"a card must be an object, not {describe_value(data)}")
+    try:
+        kind = CardKind(str(data.get("kind")))
+    except ValueError:
+        raise DeckFormatError(f"unknown card kind {data.get('kind')!r} (use "
+                              f"{', '.join(k.value for k in CardKind)})") from None
+    values = {spec.name: check_value(spec, data.get(spec.name)) for spec in CARD_FIELDS[kind]}
+    return CARD_CLASSES[kind](**values)
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -205,17 +332,18 @@ def easy_days_to_dict(week: tuple[float, ...]) -> dict[str, float]:
     return {name: share for name, share in zip(WEEKDAYS, week, strict=True) if share != 1.0}
 
 
-def easy_days_from_dict(data: dict[str, Any] | None) -> tuple[float, ...]:
-    """Inverse of easy_days_to_dict; ValueError naming a bad day or share."""
+def easy_days_from_dict(data: dict[str, float] | None) -> tuple[float, ...]:
+    """Inverse of easy_days_to_dict (a weekday may be spelt out: `Sunday`); ValueError naming a bad
+    day or share."""
     week = list(NORMAL_WEEK)
     for name, share in (data or {}).items():
         key = str(name).strip().casefold()[:3]
         if key not in WEEKDAYS:
             raise ValueError(f"{name!r} is not a weekday (use {', '.join(WEEKDAYS)})")
-        value = float(share)
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"the share of a normal day's reviews on {key} must be 0-1, not {share!r}")
-        week[WEEKDAYS.index(key)] = value
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 <= share <= 1.0:
+            raise ValueError(f"the share of a normal day's reviews on {key} must be a number 0-1, "
+                             f"not {describe_value(share)}")
+        week[WEEKDAYS.index(key)] = float(share)
     return tuple(week)
 
 
@@ -228,24 +356,29 @@ class Deck:
     cards: tuple[Card, ...]
     desired_retention: float = 0.9
     description: str | None = None
+    prompts: PromptMode = PromptMode.GRADED
     easy_days: tuple[float, ...] = NORMAL_WEEK  # Monday first, see the module doc
 
     def card(self, card_id: str) -> Card | None:
         return next((c for c in self.cards if c.id == card_id), None)
 
+    def is_graded(self, card: Card) -> bool:
+        """Whether answering this open prompt is graded by its concepts and recorded as a review:
+        it has concepts and the deck does not say prompts are reflection only."""
+        return (isinstance(card, Prompt) and bool(card.concepts)
+                and self.prompts is PromptMode.GRADED)
+
+    def is_scheduled(self, card: Card) -> bool:
+        """Whether the card takes part in spaced repetition: every flashcard and multiple-choice
+        question, and the open prompts that are graded."""
+        return card.kind is not CardKind.PROMPT or self.is_graded(card)
+
     @property
     def scheduled_cards(self) -> tuple[Card, ...]:
-        """Cards that take part in spaced repetition (open prompts are reflection only)."""
-        return tuple(c for c in self.cards if c.kind is not CardKind.PROMPT)
+        """Cards that take part in spaced repetition (see `is_scheduled`)."""
+        return tuple(c for c in self.cards if self.is_scheduled(c))
 
     def to_dict(self) -> dict[str, Any]:
         return {"slug": self.slug, "title": self.title, "desired_retention": self.desired_retention,
-                "description": self.description, "easy_days": easy_days_to_dict(self.easy_days),
-                "cards": [c.to_dict() for c in self.cards]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Deck:
-        return cls(slug=data["slug"], title=data["title"],
-                   cards=tuple(card_from_dict(c) for c in data["cards"]),
-                   desired_retention=float(data.get("desired_retention", 0.9)),
-                   description=data.get("description"), easy_days=easy_days_from_dict(data.get("easy_days")))
+                "description": self.description, "prompts": self.prompts.value,
+                "easy_days": easy_days_to_dict(self.easy_days), "cards": [c.to_dict() for c in self.cards]}

@@ -25,35 +25,77 @@ from content.model import (
     Deck,
     DeckFormatError,
     Flashcard,
+    KeyConcept,
     MultipleChoice,
     Prompt,
     option_letter,
 )
 from content.model import normalize_text as _norm
 
-_TITLE = re.compile(r"^(?P<title>.+?)\s*[-–—]\s*Quick Recap$", re.IGNORECASE)
+# Every pattern here runs on each line of an uploaded file, so none may backtrack: quantifiers
+# next to each other are possessive (`*+`, `++`) where the following token cannot match what they
+# took, and the shapes a regex would match only by trying every split ("… - Quick Recap",
+# "… -> Option D", "… [OK]") are read with string methods instead (see _title, _keyed, _strip_ok).
 _HEADER_CHROME = re.compile(
     r"^(?:Choose your learning style.*|Start learning this pattern.*|Jump into concepts.*|or|Recommended"
     r"|Test this pattern.*|Recall & Review)$", re.IGNORECASE)
-_ANNOUNCED = re.compile(r"^Test this pattern\s*(?P<count>\d+)\s+questions?\b", re.IGNORECASE)
+_ANNOUNCED = re.compile(r"^Test this pattern\s*+(?P<count>[0-9]{1,6}+)\s++questions?\b", re.IGNORECASE)
 _REVEAL = re.compile(r"^Click to reveal answer$", re.IGNORECASE)
-_CONCEPT_SCORE = re.compile(r"^You got\s*\d*\s*/\s*\d*\s*concepts?\.?$", re.IGNORECASE)
+_CONCEPT_SCORE = re.compile(r"^You got\s*+\d*+\s*+/\s*+\d*+\s*+concepts?\.?$", re.IGNORECASE)
 _PRACTICE = re.compile(r"^Practice$", re.IGNORECASE)
-_PROGRESS = re.compile(r"^\(\d+\s*/\s*\d+\)$")
+_PROGRESS = re.compile(r"^\(\d++\s*+/\s*+\d++\)$")
 _SOLUTION = re.compile(r"^Solution:?$", re.IGNORECASE)
-_GLUED_OPTION = re.compile(r"^(?P<letter>[A-Z])(?:[.)]\s*|\s+)?(?P<text>\S.*)$")
-_DOTTED_OPTION = re.compile(r"^(?P<letter>[A-Z])[.)]\s+(?P<text>\S.*)$")
-_NUMBERED = re.compile(r"^(?P<number>\d+)\.\s+(?P<text>\S.*)$")
-_STEP = re.compile(r"^(?:\d+\.\s*)?Step\s*\d+\s*[:.]\s*(?P<text>.*)$", re.IGNORECASE)
-_FINAL = re.compile(r"^(?:\d+\.\s*)?Final Answer\s*:\s*(?P<text>.*)$", re.IGNORECASE)
-_QUICK = re.compile(r"^(?:\d+\.\s*)?Quick Check\s*:\s*(?P<text>.*)$", re.IGNORECASE)
-_HINT = re.compile(r"^Hint\s*:\s*(?P<text>.*)$", re.IGNORECASE)
-_MISTAKES = re.compile(r"^Common Mistakes\s*:?$", re.IGNORECASE)
-_BULLET = re.compile(r"^[•·▪*-]\s*(?P<text>\S.*)$")
-_KEY_CONCEPTS = re.compile(r"^(?:Key )?Concepts\s*:\s*(?P<text>.*)$", re.IGNORECASE)
-_OK = re.compile(r"\s*\[OK\]$", re.IGNORECASE)
-_KEYED = re.compile(r"^(?P<text>.*?)\s*->\s*(?i:Option)\s+(?P<letter>[A-Z])\.?$")
-_CHECK_LETTER = re.compile(r"(?:=|->)\s*(?:(?i:Option)\s+)?(?P<letter>[A-Z])$")
+_GLUED_OPTION = re.compile(r"^(?P<letter>[A-Z])(?:[.)]\s*+|\s++)?(?P<text>\S.*)$")
+_DOTTED_OPTION = re.compile(r"^(?P<letter>[A-Z])[.)]\s++(?P<text>\S.*)$")
+_NUMBERED = re.compile(r"^(?P<number>\d++)\.\s++(?P<text>\S.*)$")
+_STEP = re.compile(r"^(?:\d++\.\s*+)?Step\s*+\d++\s*+[:.]\s*+(?P<text>.*)$", re.IGNORECASE)
+_FINAL = re.compile(r"^(?:\d++\.\s*+)?Final Answer\s*+:\s*+(?P<text>.*)$", re.IGNORECASE)
+_QUICK = re.compile(r"^(?:\d++\.\s*+)?Quick Check\s*+:\s*+(?P<text>.*)$", re.IGNORECASE)
+_HINT = re.compile(r"^Hint\s*+:\s*+(?P<text>.*)$", re.IGNORECASE)
+_MISTAKES = re.compile(r"^Common Mistakes\s*+:?$", re.IGNORECASE)
+_BULLET = re.compile(r"^[•·▪*-]\s*+(?P<text>\S.*)$")
+_KEY_CONCEPTS = re.compile(r"^(?:Key )?Concepts\s*+:\s*+(?P<text>.*)$", re.IGNORECASE)
+_OPTION_NAME = re.compile(r"^(?P<option>(?i:Option)\s++)?(?P<letter>[A-Z])$")  # "Option D" or "D"
+_TITLE_SUFFIX = "quick recap"
+_DASHES = "-–—"
+_OK = "[ok]"
+
+
+def _title(text: str) -> str | None:
+    """The title of a "<title> - Quick Recap" line (any dash, any case), else None."""
+    if text[-len(_TITLE_SUFFIX):].casefold() != _TITLE_SUFFIX:
+        return None
+    head = text[:-len(_TITLE_SUFFIX)].rstrip()
+    if not head or head[-1] not in _DASHES:
+        return None
+    return head[:-1].rstrip() or None
+
+
+def _keyed(text: str) -> tuple[str, str] | None:
+    """("the option's text", "D") from "the option's text -> Option D" (a final "." allowed)."""
+    said, arrow, rest = text.rpartition("->")
+    match = _OPTION_NAME.match(rest.strip().removesuffix(".")) if arrow else None
+    if match is None or not match["option"]:
+        return None
+    return said.rstrip(), match["letter"]
+
+
+def _checked_letter(text: str) -> str | None:
+    """The letter a Quick Check ends on: "… = D", "… -> D", "… = Option D"."""
+    at = max(text.rfind("="), text.rfind("->"))
+    if at < 0:
+        return None
+    rest = text[at + (2 if text.startswith("->", at) else 1):].strip()
+    match = _OPTION_NAME.match(rest)
+    return match["letter"] if match else None
+
+
+def _strip_ok(text: str) -> str:
+    """The text without one trailing "[OK]" (the page's check mark) and the space before it."""
+    trimmed = text.rstrip()
+    if trimmed[-len(_OK):].casefold() == _OK:
+        return trimmed[:-len(_OK)].rstrip()
+    return text
 
 
 @dataclass(frozen=True)
@@ -76,11 +118,9 @@ def parse_recap(text: str, *, slug: str) -> tuple[Deck, list[LintIssue]]:
     lines = [_Line(n, raw.expandtabs(4).rstrip(), raw.strip()) for n, raw in enumerate(text.splitlines(), 1)]
     issues: list[LintIssue] = []
 
-    title_at = next((i for i, ln in enumerate(lines) if _TITLE.match(ln.text)), None)
-    if title_at is not None:
-        match = _TITLE.match(lines[title_at].text)
-        assert match is not None
-        title, start = match["title"], title_at + 1
+    titled = next(((i, name) for i, ln in enumerate(lines) if (name := _title(ln.text))), None)
+    if titled is not None:
+        title, start = titled[1], titled[0] + 1
     else:
         title = slug.replace("-", " ").capitalize()
         issues.append(warning("title", f"no '… - Quick Recap' title line; the deck is titled {title!r}",
@@ -138,7 +178,8 @@ def _review_block(block: list[_Line], marker: _Line | None, kind: str, issues: l
     marker closes (which needs its last two lines: front and back, or question and guidance)."""
     cards: list[Card] = []
     concept_lines = [ln for ln in block if _KEY_CONCEPTS.match(ln.text)] if kind == "prompt" else []
-    block = [ln for ln in block if ln not in concept_lines]
+    concept_numbers = {ln.number for ln in concept_lines}
+    block = [ln for ln in block if ln.number not in concept_numbers]
     limit = len(block) - (0 if kind == "rest" else 2)
     start = i = 0
     while i < limit:
@@ -173,8 +214,8 @@ def _review_block(block: list[_Line], marker: _Line | None, kind: str, issues: l
     if kind == "flashcard":
         cards.append(Flashcard(front=head.text, back=rest, level=level, line=head.number))
     else:
-        concepts = [c.strip() for ln in concept_lines for c in re.split(r"[;,]", _concepts_text(ln))
-                    if c.strip()]
+        concepts = [KeyConcept(c.strip()) for ln in concept_lines
+                    for c in re.split(r"[;,]", _concepts_text(ln)) if c.strip()]
         cards.append(Prompt(question=head.text, guidance=rest or None, concepts=tuple(concepts), level=level,
                             line=head.number))
     return cards
@@ -237,10 +278,10 @@ class _Draft:
     question: list[_Line]
     first_indent: int
     level: str | None = None
-    options: list[tuple[int, str]] = field(default_factory=list)  # (line, text)
+    options: list[tuple[int, list[str]]] = field(default_factory=list)  # (line, text wrapped onto lines)
     sections: list[_Section] = field(default_factory=list)
     hint: str | None = None
-    mistakes: list[str] = field(default_factory=list)
+    mistakes: list[list[str]] = field(default_factory=list)  # each mistake's lines, joined at the end
     state: str = "question"  # question | options | solution | mistakes
 
 
@@ -254,7 +295,7 @@ def _parse_practice(lines: list[_Line], issues: list[LintIssue]) -> list[Card]:
         if draft is not None and draft.state == "question":
             # Everything up to option A is the question, blank and code lines included.
             if option and option["letter"] == "A":
-                draft.options.append((line.number, option["text"]))
+                draft.options.append((line.number, [option["text"]]))
                 draft.state = "options"
             elif _level(line):
                 draft.level = _level(line)
@@ -271,7 +312,7 @@ def _parse_practice(lines: list[_Line], issues: list[LintIssue]) -> list[Card]:
             continue
         if (draft is not None and draft.state == "options" and option and len(draft.options) < 26
                 and option["letter"] == option_letter(len(draft.options))):
-            draft.options.append((line.number, option["text"]))
+            draft.options.append((line.number, [option["text"]]))
             continue
         numbered = _NUMBERED.match(text)
         if numbered and not (_STEP.match(text) or _FINAL.match(text) or _QUICK.match(text)):
@@ -303,7 +344,7 @@ def _solution_line(draft: _Draft, line: _Line, issues: list[LintIssue]) -> None:
             return
     hint = _HINT.match(text)
     if hint:
-        draft.hint = _OK.sub("", hint["text"]).strip() or None
+        draft.hint = _strip_ok(hint["text"]).strip() or None
         return
     if _MISTAKES.match(text):
         draft.state = "mistakes"
@@ -311,36 +352,36 @@ def _solution_line(draft: _Draft, line: _Line, issues: list[LintIssue]) -> None:
     bullet = _BULLET.match(text)
     if draft.state == "mistakes":
         if bullet:
-            draft.mistakes.append(bullet["text"])
+            draft.mistakes.append([bullet["text"]])
         elif draft.mistakes:
-            draft.mistakes[-1] += " " + text
+            draft.mistakes[-1].append(text)
         return
     if draft.state == "options" and draft.options:
-        number, option = draft.options[-1]  # an option wrapped onto a second line
-        draft.options[-1] = (number, f"{option} {text}")
+        draft.options[-1][1].append(text)  # an option wrapped onto a second line
         return
     if draft.sections:
         section = draft.sections[-1]
-        section.body.append(_OK.sub("", text) if section.kind == "quick" else text)
+        section.body.append(_strip_ok(text) if section.kind == "quick" else text)
         section.body_line = section.body_line or line.number
         return
     issues.append(warning("unrecognised-text", f"text not recognised, ignored: {text[:60]!r}", line.number))
 
 
 def _finish(draft: _Draft, issues: list[LintIssue]) -> MultipleChoice:
-    options = tuple(text for _, text in draft.options)
+    options = tuple(" ".join(parts) for _, parts in draft.options)
     answer: int | None = None
     final = next((s for s in draft.sections if s.kind == "final"), None)
     if final is not None:
         said = " ".join(final.body) if final.body else final.title
-        keyed = _KEYED.match(said)
+        keyed = _keyed(said)
         where = final.body_line or final.line
         if keyed:
-            answer = ord(keyed["letter"].upper()) - ord("A")
-            named = _norm(keyed["text"]).casefold()
+            named_text, letter = keyed
+            answer = ord(letter) - ord("A")
+            named = _norm(named_text).casefold()
             if named and answer < len(options) and named != _norm(options[answer]).casefold():
-                issues.append(warning("final-answer-text", f"Final Answer text {keyed['text']!r} differs "
-                                      f"from option {keyed['letter'].upper()} {options[answer]!r}", where))
+                issues.append(warning("final-answer-text", f"Final Answer text {named_text!r} differs "
+                                      f"from option {letter} {options[answer]!r}", where))
         else:
             answer = next((i for i, o in enumerate(options) if _norm(o).casefold() == _norm(said).casefold()),
                           None)
@@ -349,15 +390,15 @@ def _finish(draft: _Draft, issues: list[LintIssue]) -> MultipleChoice:
                                       where))
     quick = next((s for s in draft.sections if s.kind == "quick"), None)
     if quick is not None and answer is not None:
-        checked = _CHECK_LETTER.search(" ".join(quick.body) if quick.body else quick.title)
-        if checked and checked["letter"] != option_letter(answer):
-            issues.append(warning("quick-check", f"Quick Check says {checked['letter']} but Final Answer "
+        checked = _checked_letter(" ".join(quick.body) if quick.body else quick.title)
+        if checked and checked != option_letter(answer):
+            issues.append(warning("quick-check", f"Quick Check says {checked} but Final Answer "
                                   f"says {option_letter(answer)}; the Final Answer is taken as the key",
                                   quick.body_line or quick.line))
     return MultipleChoice(
         question=_dedent(draft.question, draft.first_indent), options=options, answer=answer,
         solution=tuple(_step_text(s) for s in draft.sections), hint=draft.hint,
-        mistakes=tuple(draft.mistakes), level=draft.level, line=draft.line)
+        mistakes=tuple(" ".join(parts) for parts in draft.mistakes), level=draft.level, line=draft.line)
 
 
 def _step_text(section: _Section) -> str:

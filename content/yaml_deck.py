@@ -4,6 +4,7 @@
     title: Overfitting and regularization
     description: optional text
     desired_retention: 0.9             # optional, 0.7-0.99
+    prompts: graded                    # optional: graded (default) | reflection
     easy_days: {sat: 0.5, sun: 0.5}    # optional: lighter weekdays, share of a normal day (0-1)
     cards:
       - type: flashcard                # flashcard | mcq | prompt
@@ -22,17 +23,30 @@
       - type: prompt
         question: How would you tell a model is overfitting?
         guidance: Think about training and validation curves.
-        concepts: [validation curve]
+        concepts:                      # key ideas of an answer, in order: a phrase, or a mapping
+          - validation loss rises while training loss falls
+          - concept: regularization
+            examples: [dropout, weight decay]   # other wordings that help grading
+        model_answer: optional text shown after an answer
 
-The file is read from the YAML node tree rather than through PyYAML's constructor, for two reasons:
-each card keeps its line (lint reports it), and every value is read as the text it is written as,
-so an option `No` or `1.0` stays that text instead of becoming a boolean or a float.
+A prompt with concepts is graded against them and scheduled like any card, unless the deck says
+`prompts: reflection`; a prompt without concepts is reflection only.
+
+The file is read from the YAML node tree (content.nodes) rather than through PyYAML's constructor,
+for two reasons: each card keeps its line (lint reports it), and every value is read as the text it
+is written as, so an option `No` or `1.0` stays that text instead of becoming a boolean or a float.
+
+A JSON deck (the `Deck.to_dict` form that `tutor deck export … --format json` writes: `slug`,
+`kind`, `answer` as a 0-based index) is read by the same reader from JSON nodes, where values keep
+their JSON types: a number or `true` where text belongs is an error with its line, as is a wrong
+type anywhere. What each card field holds is declared once, in `content.model.CARD_FIELDS`.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -40,38 +54,57 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from content.lint import LintIssue, Severity, retention_issue, sort_issues
 from content.model import (
+    CARD_CLASSES,
+    CARD_FIELDS,
     NORMAL_WEEK,
     Card,
     CardKind,
     Deck,
     DeckFormatError,
-    Flashcard,
-    MultipleChoice,
-    Prompt,
+    Field,
+    KeyConcept,
+    PromptMode,
+    Shape,
     easy_days_from_dict,
     easy_days_to_dict,
     normalize_text,
     option_letter,
     slugify,
 )
+from content.nodes import BOOL, FLOAT, INT, NULL, STR, compose_json, compose_yaml, line_of
 
-TOP_KEYS = ("deck", "title", "description", "desired_retention", "easy_days", "cards")
-CARD_KEYS: dict[CardKind, tuple[str, ...]] = {
-    CardKind.FLASHCARD: ("type", "level", "concept", "front", "back"),
-    CardKind.MCQ: ("type", "level", "concept", "question", "options", "answer", "solution", "hint",
-                   "mistakes"),
-    CardKind.PROMPT: ("type", "level", "concept", "question", "guidance", "concepts"),
-}
 DEFAULT_RETENTION = 0.9
 _NULLS = {"", "~", "null", "Null", "NULL"}
-_LETTER_ANSWER = re.compile(r"^(?:option\s+)?(?P<letter>[A-Za-z])[.)]?$", re.IGNORECASE)
+_LETTER_ANSWER = re.compile(r"^(?:option\s++)?(?P<letter>[A-Za-z])[.)]?$", re.IGNORECASE)
+_MAX_INDEX_DIGITS = 4  # an answer index beyond 9999 is out of range anyway (26 options at most)
 
-_Field = tuple[Node, Node]  # (key node, value node)
+_Entry = tuple[Node, Node]  # (key node, value node)
 _Note = tuple[Severity, str, str, int]  # severity, code, message, line: an issue before its card exists
 
 
-def _line(node: Node) -> int:
-    return node.start_mark.line + 1
+@dataclass(frozen=True)
+class DeckSyntax:
+    """How a deck format names things, and whether its values carry types (JSON) or are all text."""
+
+    name: str
+    slug_key: str
+    kind_key: str
+    derived_keys: tuple[str, ...]  # written by the exporter, read and ignored (the id is derived)
+    typed: bool
+
+    @property
+    def top_keys(self) -> tuple[str, ...]:
+        return (self.slug_key, "title", "description", "desired_retention", "prompts", "easy_days", "cards")
+
+    def card_keys(self, kind: CardKind) -> tuple[str, ...]:
+        return (self.kind_key, *self.derived_keys, *(spec.name for spec in CARD_FIELDS[kind]))
+
+
+YAML = DeckSyntax("YAML deck", slug_key="deck", kind_key="type", derived_keys=(), typed=False)
+JSON = DeckSyntax("JSON deck", slug_key="slug", kind_key="kind", derived_keys=("id",), typed=True)
+TOP_KEYS = YAML.top_keys
+CARD_KEYS = {kind: YAML.card_keys(kind) for kind in CardKind}
+CONCEPT_KEYS = ("concept", "examples")
 
 
 def _node_kind(node: Node) -> str:
@@ -86,222 +119,286 @@ def _unknown_key(key: str, allowed: tuple[str, ...], where: str) -> str:
     return f"unknown key {key!r} in {where}, ignored; {advice}"
 
 
+def _json_value(node: ScalarNode) -> str:
+    """A JSON scalar named for an error message: `the number 1.5`, `the text '0.9'`, `true`."""
+    if node.tag in (INT, FLOAT):
+        return f"the number {node.value}"
+    return f"the text {str(node.value)[:40]!r}" if node.tag == STR else str(node.value)
+
+
 class _Reader:
     """Turns nodes into values, collecting issues as it goes."""
 
-    def __init__(self) -> None:
+    def __init__(self, syntax: DeckSyntax) -> None:
+        self.syntax = syntax
         self.issues: list[LintIssue] = []
         self.notes: list[_Note] = []  # the current card's issues, given its id once it is built
 
     def note(self, severity: Severity, code: str, message: str, line: int) -> None:
         self.notes.append((severity, code, message, line))
 
+    def bad(self, message: str, node: Node) -> None:
+        self.note(Severity.ERROR, "bad-value", message, line_of(node))
+
     def flush(self, card: Card | None) -> None:
         card_id = None if card is None else card.id
         self.issues.extend(LintIssue(s, line, m, card_id, c) for s, c, m, line in self.notes)
         self.notes = []
 
-    def mapping(self, node: MappingNode) -> dict[str, _Field]:
-        fields: dict[str, _Field] = {}
+    def mapping(self, node: MappingNode) -> dict[str, _Entry]:
+        fields: dict[str, _Entry] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                self.note(Severity.ERROR, "bad-value", "a key must be a single word, not a "
-                          f"{_node_kind(key_node)}", _line(key_node))
+                self.bad(f"a key must be a single word, not a {_node_kind(key_node)}", key_node)
                 continue
-            key = key_node.value
+            key = str(key_node.value)
             if key in fields:
                 self.note(Severity.ERROR, "duplicate-key", f"key {key!r} appears twice (lines "
-                          f"{_line(fields[key][0])} and {_line(key_node)}); only the last is read",
-                          _line(key_node))
+                          f"{line_of(fields[key][0])} and {line_of(key_node)}); only the last is read",
+                          line_of(key_node))
             fields[key] = (key_node, value_node)
         return fields
 
-    def text(self, fields: dict[str, _Field], key: str, *, default: str | None = None) -> str | None:
-        """A scalar as written (stripped); None when absent or null. A list or mapping is an error."""
-        if key not in fields:
-            return default
-        node = fields[key][1]
-        if not isinstance(node, ScalarNode):
-            self.note(Severity.ERROR, "bad-value", f"{key!r} must be text, not a {_node_kind(node)}",
-                      _line(node))
-            return default
-        return self.scalar(node)
+    def is_null(self, node: ScalarNode) -> bool:
+        if self.syntax.typed:
+            return node.tag == NULL
+        return not node.style and node.value in _NULLS
 
-    @staticmethod
-    def scalar(node: ScalarNode) -> str | None:
-        if not node.style and node.value in _NULLS:
+    def scalar_text(self, node: ScalarNode, what: str) -> str | None:
+        """The scalar as text (stripped), None for null; in JSON a number or boolean is an error."""
+        if self.is_null(node):
+            return None
+        if self.syntax.typed and node.tag != STR:
+            self.bad(f"{what} must be text (a JSON string in double quotes), not {_json_value(node)}", node)
             return None
         return str(node.value).strip()
 
-    def texts(self, fields: dict[str, _Field], key: str, *, single_ok: bool) -> tuple[str, ...]:
+    def text(self, fields: dict[str, _Entry], key: str) -> str | None:
+        """A scalar as written (stripped); None when absent or null. A list or mapping is an error."""
+        if key not in fields:
+            return None
+        node = fields[key][1]
+        if not isinstance(node, ScalarNode):
+            self.bad(f"{key!r} must be text, not a {_node_kind(node)}", node)
+            return None
+        return self.scalar_text(node, repr(key))
+
+    def texts(self, fields: dict[str, _Entry], key: str, *, single_ok: bool) -> tuple[str, ...]:
         """A list of scalars (a single scalar too where `single_ok`); nulls in a list stay as ''."""
         if key not in fields:
             return ()
         node = fields[key][1]
         if isinstance(node, ScalarNode):
-            value = self.scalar(node)
-            if value is None:
+            if self.is_null(node):
                 return ()
             if single_ok:
-                return (value,)
-            self.note(Severity.ERROR, "bad-value", f"{key!r} must be a list (one '- item' per line)",
-                      _line(node))
+                value = self.scalar_text(node, repr(key))
+                return () if value is None else (value,)
+            self.bad(f"{key!r} must be a list (one '- item' per line, or [\"…\", \"…\"])", node)
             return ()
         if not isinstance(node, SequenceNode):
-            self.note(Severity.ERROR, "bad-value", f"{key!r} must be a list, not a mapping", _line(node))
+            self.bad(f"{key!r} must be a list, not a mapping", node)
             return ()
         values = []
         for item in node.value:
             if isinstance(item, ScalarNode):
-                values.append(self.scalar(item) or "")
+                values.append(self.scalar_text(item, f"each item of {key!r}") or "")
             else:
-                self.note(Severity.ERROR, "bad-value", f"each item of {key!r} must be text, not a "
-                          f"{_node_kind(item)} (is there a ': ' in it? then quote the item)", _line(item))
+                self.bad(f"each item of {key!r} must be text, not a {_node_kind(item)} (is there a ': ' "
+                         "in it? then quote the item)", item)
         return tuple(values)
+
+    def number(self, fields: dict[str, _Entry], key: str) -> float | None:
+        """A number; None when absent or null; an error when it is not a number."""
+        if key not in fields:
+            return None
+        node = fields[key][1]
+        if not isinstance(node, ScalarNode):
+            self.bad(f"{key} must be a number, not a {_node_kind(node)}; write e.g. 0.9", node)
+            return None
+        if self.is_null(node):
+            return None
+        if not self.syntax.typed or node.tag in (INT, FLOAT):
+            try:
+                return float(node.value)
+            except ValueError:
+                pass
+        shown = _json_value(node) if self.syntax.typed else repr(node.value)
+        self.bad(f"{key} {shown} is not a number; write e.g. 0.9", node)
+        return None
+
+    def field(self, fields: dict[str, _Entry], spec: Field) -> Any:
+        """One declared field's value (answers are read by `_answer`, which needs the options)."""
+        if spec.shape is Shape.TEXT:
+            value = self.text(fields, spec.name)
+            return "" if value is None and spec.required else value
+        if spec.shape is Shape.ANSWER:
+            return None
+        if spec.shape is Shape.CONCEPTS:
+            return self.concepts(fields, spec.name)
+        return self.texts(fields, spec.name, single_ok=spec.shape is Shape.TEXT_OR_TEXTS)
+
+    def concepts(self, fields: dict[str, _Entry], key: str) -> tuple[KeyConcept, ...]:
+        """Key concepts: a list whose items are a phrase or a mapping {concept: phrase, examples:
+        [...]}; a single phrase is one concept."""
+        if key not in fields:
+            return ()
+        node = fields[key][1]
+        if not isinstance(node, SequenceNode):
+            return tuple(KeyConcept(t) for t in self.texts(fields, key, single_ok=True))
+        found = []
+        for item in node.value:
+            if isinstance(item, ScalarNode):
+                found.append(KeyConcept(self.scalar_text(item, f"each item of {key!r}") or ""))
+                continue
+            if not isinstance(item, MappingNode):
+                self.bad("each concept is a phrase or a mapping with `concept` and `examples`, not a list",
+                         item)
+                continue
+            parts = self.mapping(item)
+            for part, (key_node, _) in parts.items():
+                if part not in CONCEPT_KEYS:
+                    self.note(Severity.WARNING, "unknown-key", _unknown_key(part, CONCEPT_KEYS, "a concept"),
+                              line_of(key_node))
+            text = self.text(parts, "concept")
+            if text is None:
+                self.note(Severity.ERROR, "empty-text", "a concept mapping needs `concept: <short phrase>` "
+                          "(a phrase with ': ' in it must be quoted)", line_of(item))
+            found.append(KeyConcept(text or "", self.texts(parts, "examples", single_ok=True)))
+        return tuple(found)
 
 
 def load_yaml_deck(text: str, *, default_slug: str) -> tuple[Deck, list[LintIssue]]:
     """The deck a YAML text describes and the problems seen reading it, with line numbers.
 
     Raises DeckFormatError when the text is not YAML, not a mapping, or has no cards list."""
-    root = _compose(text)
-    reader = _Reader()
+    root = compose_yaml(text)
+    if root is None:
+        raise DeckFormatError("the YAML deck is empty")
+    return read_deck(root, YAML, default_slug=default_slug)
+
+
+def load_json_deck(text: str, *, default_slug: str) -> tuple[Deck, list[LintIssue]]:
+    """The deck a JSON text (`Deck.to_dict`'s form) describes and the problems seen reading it,
+    with line numbers. Raises DeckFormatError when it is not JSON or has no cards list."""
+    return read_deck(compose_json(text), JSON, default_slug=default_slug)
+
+
+def read_deck(root: Node, syntax: DeckSyntax, *, default_slug: str) -> tuple[Deck, list[LintIssue]]:
+    """The deck in a node tree of either format (see DeckSyntax)."""
+    if not isinstance(root, MappingNode):
+        raise DeckFormatError(f"line {line_of(root)}: the top level of a {syntax.name} must be a mapping "
+                              f"with `{syntax.slug_key}`, `title` and `cards`, not a {_node_kind(root)}")
+    reader = _Reader(syntax)
     top = reader.mapping(root)
     for key, (key_node, _) in top.items():
-        if key not in TOP_KEYS:
-            reader.note(Severity.WARNING, "unknown-key", _unknown_key(key, TOP_KEYS, "the deck"),
-                        _line(key_node))
+        if key not in syntax.top_keys:
+            reader.note(Severity.WARNING, "unknown-key", _unknown_key(key, syntax.top_keys, "the deck"),
+                        line_of(key_node))
 
-    slug = reader.text(top, "deck") or slugify(default_slug)
+    slug = reader.text(top, syntax.slug_key) or slugify(default_slug)
     if slugify(slug) != slug:
         reader.note(Severity.WARNING, "slug", f"deck slug {slug!r} is not a slug; using {slugify(slug)!r}",
-                    _line(top["deck"][1]))
+                    line_of(top[syntax.slug_key][1]))
         slug = slugify(slug)
     title = reader.text(top, "title")
     if title is None:
-        reader.note(Severity.WARNING, "title", f"no `title`; the deck is titled {slug!r}", _line(root))
-    retention = DEFAULT_RETENTION
-    raw_retention = reader.text(top, "desired_retention")
-    if raw_retention is not None:
-        where = _line(top["desired_retention"][1])
-        try:
-            retention = float(raw_retention)
-        except ValueError:
-            reader.note(Severity.ERROR, "bad-value", f"desired_retention {raw_retention!r} is not a number; "
-                        "write e.g. 0.9", where)
-        else:
-            issue = retention_issue(retention, where)
-            if issue:
-                reader.note(issue.severity, issue.code, issue.message, where)
+        reader.note(Severity.WARNING, "title", f"no `title`; the deck is titled {slug!r}", line_of(root))
+    retention = reader.number(top, "desired_retention")
+    if retention is not None:
+        where = line_of(top["desired_retention"][1])
+        issue = retention_issue(retention, where)
+        if issue:
+            reader.note(issue.severity, issue.code, issue.message, where)
     description = reader.text(top, "description")
+    prompts = _prompt_mode(reader, top)
     easy_days = _easy_days(reader, top)
     reader.flush(None)
 
     if "cards" not in top:
-        raise DeckFormatError("no cards found: a YAML deck needs a `cards:` list")
+        raise DeckFormatError(f"no cards found: a {syntax.name} needs a `cards` list")
     cards_node = top["cards"][1]
-    if isinstance(cards_node, ScalarNode) and reader.scalar(cards_node) is None or (
+    if isinstance(cards_node, ScalarNode) and reader.is_null(cards_node) or (
             isinstance(cards_node, SequenceNode) and not cards_node.value):
-        raise DeckFormatError(f"line {_line(cards_node)}: no cards found: `cards:` is empty")
+        raise DeckFormatError(f"line {line_of(cards_node)}: no cards found: `cards` is empty")
     if not isinstance(cards_node, SequenceNode):
-        raise DeckFormatError(f"line {_line(cards_node)}: `cards` must be a list of cards "
-                              f"(each starting with '- type: …'), not a {_node_kind(cards_node)}")
+        raise DeckFormatError(f"line {line_of(cards_node)}: `cards` must be a list of cards "
+                              f"(each with its `{syntax.kind_key}`), not a {_node_kind(cards_node)}")
     cards = []
     for card_node in cards_node.value:
         card = _card(reader, card_node)
         reader.flush(card)
         if card is not None:
             cards.append(card)
-    deck = Deck(slug=slug, title=title or slug, cards=tuple(cards), desired_retention=retention,
-                description=description, easy_days=easy_days)
+    deck = Deck(slug=slug, title=title or slug, cards=tuple(cards),
+                desired_retention=DEFAULT_RETENTION if retention is None else retention,
+                description=description, prompts=prompts, easy_days=easy_days)
     return deck, sort_issues(reader.issues)
 
 
-def _easy_days(reader: _Reader, top: dict[str, _Field]) -> tuple[float, ...]:
+def _easy_days(reader: _Reader, top: dict[str, _Entry]) -> tuple[float, ...]:
     """`easy_days: {sat: 0.5, sun: 0}`: weekday -> share of a normal day's reviews (0-1)."""
     node = top["easy_days"][1] if "easy_days" in top else None
-    if node is None or isinstance(node, ScalarNode) and reader.scalar(node) is None:
+    if node is None or isinstance(node, ScalarNode) and reader.is_null(node):
         return NORMAL_WEEK
     if not isinstance(node, MappingNode):
-        reader.note(Severity.ERROR, "bad-value", "easy_days must be a mapping of weekdays to the share of a "
-                    "normal day's reviews, e.g. {sat: 0.5, sun: 0.5}", _line(node))
+        reader.bad("easy_days must be a mapping of weekdays to the share of a normal day's reviews, e.g. "
+                   "{sat: 0.5, sun: 0.5}", node)
         return NORMAL_WEEK
-    shares: dict[str, float] = {}
-    for day, (_, value_node) in reader.mapping(node).items():
-        raw = reader.scalar(value_node) if isinstance(value_node, ScalarNode) else None
-        try:
-            shares[day] = float(raw or "")
-        except ValueError:
-            reader.note(Severity.ERROR, "bad-value", f"easy_days: {day} needs the share of a normal day's "
-                        "reviews, a number from 0 to 1 (e.g. sat: 0.5)", _line(value_node))
+    days = reader.mapping(node)
+    shares = {day: reader.number(days, day) for day in days}
+    if any(share is None for share in shares.values()):
+        return NORMAL_WEEK  # reader.number named the value that is not a number
     try:
-        return easy_days_from_dict(shares)
+        return easy_days_from_dict({day: share for day, share in shares.items() if share is not None})
     except ValueError as exc:
-        reader.note(Severity.ERROR, "bad-value", f"easy_days: {exc}", _line(node))
+        reader.bad(f"easy_days: {exc}", node)
         return NORMAL_WEEK
 
 
-def _compose(text: str) -> MappingNode:
+def _prompt_mode(reader: _Reader, top: dict[str, _Entry]) -> PromptMode:
+    raw = reader.text(top, "prompts")
+    if raw is None:
+        return PromptMode.GRADED
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            root = loader.get_single_node()
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = " ".join(filter(None, [exc.context, exc.problem])) or str(exc)
-        raise DeckFormatError(f"YAML syntax error{where}: {problem}") from exc
-    except yaml.YAMLError as exc:
-        raise DeckFormatError(f"not valid YAML: {exc}") from exc
-    if root is None:
-        raise DeckFormatError("the YAML deck is empty")
-    if not isinstance(root, MappingNode):
-        raise DeckFormatError(f"line {_line(root)}: the top level of a YAML deck must be a mapping with "
-                              f"`deck`, `title` and `cards`, not a {_node_kind(root)}")
-    return root
+        return PromptMode(raw.casefold())
+    except ValueError:
+        modes = " or ".join(m.value for m in PromptMode)
+        reader.note(Severity.ERROR, "bad-value", f"prompts {raw!r} is not a setting: write {modes} "
+                    "(graded: prompts with concepts are graded and scheduled; reflection: never)",
+                    line_of(top["prompts"][1]))
+        return PromptMode.GRADED
 
 
 def _card(reader: _Reader, node: Node) -> Card | None:
-    line = _line(node)
+    line = line_of(node)
     if not isinstance(node, MappingNode):
-        reader.note(Severity.ERROR, "bad-value", f"a card must be a mapping of keys (type, front, …), not a "
-                    f"{_node_kind(node)}; card skipped", line)
+        reader.bad(f"a card must be a mapping of keys ({reader.syntax.kind_key}, front, …), not a "
+                   f"{_node_kind(node)}; card skipped", node)
         return None
     fields = reader.mapping(node)
     kind = _kind(reader, fields, line)
     if kind is None:
         return None
-    allowed = CARD_KEYS[kind]
+    allowed = reader.syntax.card_keys(kind)
     for key, (key_node, _) in fields.items():
         if key not in allowed:
             reader.note(Severity.WARNING, "unknown-key", _unknown_key(key, allowed, f"a {kind} card"),
-                        _line(key_node))
-    level = reader.text(fields, "level")
-    concept = reader.text(fields, "concept")
-    if kind is CardKind.FLASHCARD:
-        return Flashcard(front=reader.text(fields, "front") or "", back=reader.text(fields, "back") or "",
-                         level=level, concept=concept, line=line)
-    if kind is CardKind.PROMPT:
-        return Prompt(question=reader.text(fields, "question") or "",
-                      guidance=reader.text(fields, "guidance"),
-                      concepts=reader.texts(fields, "concepts", single_ok=True), level=level,
-                      concept=concept, line=line)
-    options = reader.texts(fields, "options", single_ok=False)
-    return MultipleChoice(
-        question=reader.text(fields, "question") or "", options=options,
-        answer=_answer(reader, fields, options), solution=reader.texts(fields, "solution", single_ok=True),
-        hint=reader.text(fields, "hint"), mistakes=reader.texts(fields, "mistakes", single_ok=True),
-        level=level, concept=concept, line=line)
+                        line_of(key_node))
+    values = {spec.name: reader.field(fields, spec) for spec in CARD_FIELDS[kind]}
+    if kind is CardKind.MCQ:
+        values["answer"] = _answer(reader, fields, values["options"])
+    return CARD_CLASSES[kind](**values, line=line)
 
 
-def _kind(reader: _Reader, fields: dict[str, _Field], line: int) -> CardKind | None:
-    raw = reader.text(fields, "type")
+def _kind(reader: _Reader, fields: dict[str, _Entry], line: int) -> CardKind | None:
+    key = reader.syntax.kind_key
+    raw = reader.text(fields, key)
     if raw is None:
         guess = (CardKind.FLASHCARD if "front" in fields or "back" in fields
                  else CardKind.MCQ if "options" in fields or "answer" in fields else CardKind.PROMPT)
-        reader.note(Severity.WARNING, "card-type", f"card has no `type`; read as {guess} from its keys", line)
+        reader.note(Severity.WARNING, "card-type", f"card has no `{key}`; read as {guess} from its keys",
+                    line)
         return guess
     try:
         return CardKind(raw.casefold())
@@ -310,16 +407,28 @@ def _kind(reader: _Reader, fields: dict[str, _Field], line: int) -> CardKind | N
         close = difflib.get_close_matches(raw.casefold(), kinds, n=1)
         advice = f"; did you mean {close[0]!r}?" if close else ""
         reader.note(Severity.ERROR, "card-type", f"unknown card type {raw!r} (use {', '.join(kinds)})"
-                    f"{advice}; card skipped", _line(fields["type"][1]))
+                    f"{advice}; card skipped", line_of(fields[key][1]))
         return None
 
 
-def _answer(reader: _Reader, fields: dict[str, _Field], options: tuple[str, ...]) -> int | None:
-    """A letter ("C", "c", "C.", "Option C") or the exact text of an option -> 0-based index."""
+def _answer(reader: _Reader, fields: dict[str, _Entry], options: tuple[str, ...]) -> int | None:
+    """A letter ("C", "c", "C.", "Option C") or the exact text of an option -> 0-based index; in
+    JSON also the index itself (as exported)."""
+    if "answer" not in fields:
+        return None  # lint reports the missing key
+    node = fields["answer"][1]
+    span = f"A-{option_letter(len(options) - 1)}" if 0 < len(options) <= 26 else "A, B…"
+    if reader.syntax.typed and isinstance(node, ScalarNode) and node.tag in (INT, FLOAT, BOOL):
+        if node.tag == INT and len(node.value.lstrip("-")) <= _MAX_INDEX_DIGITS:
+            return int(node.value)  # lint checks that it names an option
+        reader.note(Severity.ERROR, "bad-answer", f"answer {_json_value(node)} is neither an option's "
+                    f"0-based index (a whole number), its letter ({span}) nor its exact text",
+                    line_of(node))
+        return None
     raw = reader.text(fields, "answer")
     if raw is None:
-        return None  # lint reports the missing key
-    where = _line(fields["answer"][1])
+        return None
+    where = line_of(node)
     by_text = next((i for i, o in enumerate(options) if normalize_text(o).casefold()
                     == normalize_text(raw).casefold()), None)
     letter = _LETTER_ANSWER.match(raw)
@@ -332,7 +441,6 @@ def _answer(reader: _Reader, fields: dict[str, _Field], options: tuple[str, ...]
         return index
     if by_text is not None:
         return by_text
-    span = f"A-{option_letter(len(options) - 1)}" if 0 < len(options) <= 26 else "A, B…"
     reader.note(Severity.ERROR, "bad-answer", f"answer {raw!r} is neither a letter ({span}) nor the exact "
                 "text of an option", where)
     return None
@@ -355,17 +463,16 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def card_to_yaml_dict(card: Card) -> dict[str, Any]:
-    """The mapping a card is written as: `type` first, empty values left out."""
-    out: dict[str, Any] = {"type": card.kind.value, "level": card.level, "concept": card.concept}
-    if isinstance(card, Flashcard):
-        out.update(front=card.front, back=card.back)
-    elif isinstance(card, MultipleChoice):
-        answer = (option_letter(card.answer) if card.answer is not None and 0 <= card.answer < 26
-                  else card.answer)
-        out.update(question=card.question, options=list(card.options), answer=answer,
-                   solution=list(card.solution), hint=card.hint, mistakes=list(card.mistakes))
-    else:
-        out.update(question=card.question, guidance=card.guidance, concepts=list(card.concepts))
+    """The mapping a card is written as: `type` first, the answer as a letter, empty values left out."""
+    out: dict[str, Any] = {"type": card.kind.value}
+    for spec in CARD_FIELDS[card.kind]:
+        value = getattr(card, spec.name)
+        if spec.shape is Shape.ANSWER and value is not None and 0 <= value < 26:
+            value = option_letter(value)
+        elif spec.shape is Shape.CONCEPTS:  # a phrase, or a mapping where it has example wordings
+            value = [c.text if not c.examples else {"concept": c.text, "examples": list(c.examples)}
+                     for c in value]
+        out[spec.name] = list(value) if isinstance(value, tuple) else value
     return {k: v for k, v in out.items() if v is not None and v != []}
 
 
@@ -375,6 +482,8 @@ def dump_yaml_deck(deck: Deck) -> str:
     if deck.description is not None:
         data["description"] = deck.description
     data["desired_retention"] = deck.desired_retention
+    if deck.prompts is not PromptMode.GRADED:  # the default is not written, as before the setting
+        data["prompts"] = deck.prompts.value
     if deck.easy_days != NORMAL_WEEK:
         data["easy_days"] = easy_days_to_dict(deck.easy_days)
     data["cards"] = [card_to_yaml_dict(c) for c in deck.cards]

@@ -4,7 +4,8 @@ Migrations are versioned SQL scripts applied at open, each in its own transactio
 `schema_migrations`. Each concern owns a range of versions in its own module, so two features can
 add tables without editing one shared list:
 
-    storage/schema_core.py    1-99    decks, cards, learners, FSRS state, review log
+    storage/schema_core.py    1-19    decks, cards, learners, FSRS state, review log
+    storage/schema_learning.py 20-39  open prompts' setting and answers, "test this pattern" runs
     storage/schema_slack.py   100-199 deliveries, channel schedules, question-of-the-day posts
     storage/schema_images.py  200-299 images recorded for /finetune
 
@@ -46,7 +47,7 @@ class Migration:
 def all_migrations() -> list[Migration]:
     """Every known migration, in version order (imported lazily: each module is optional)."""
     found: list[Migration] = []
-    for module_name in ("schema_core", "schema_slack", "schema_images"):
+    for module_name in ("schema_core", "schema_learning", "schema_slack", "schema_images"):
         try:
             module = __import__(f"storage.{module_name}", fromlist=["MIGRATIONS"])
         except ModuleNotFoundError as exc:

@@ -21,11 +21,13 @@ from storage.timefmt import iso, parse, parse_optional
 
 @dataclass(frozen=True)
 class CardRecord:
-    """One card as the importer hands it to storage (data: the card's to_dict())."""
+    """One card as the importer hands it to storage (data: the card's to_dict(); scheduled: whether
+    it takes part in spaced repetition, content.model.Deck.is_scheduled)."""
 
     card_id: str
     kind: str
     data: dict[str, Any]
+    scheduled: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class DeckRow:
     imported_at: datetime  # UTC
     active_cards: int
     learners: int  # enrolled now
+    prompts: str = "graded"  # content.model.PromptMode's value
     easy_days: tuple[float, ...] | None = None  # share of a normal day's reviews, Monday first; None: normal
 
 
@@ -67,7 +70,8 @@ def _dump(data: dict[str, Any]) -> str:
 
 def import_cards(db: sqlite_utils.Database, *, slug: str, title: str, description: str | None,
                  desired_retention: float, source: str | None, cards: Sequence[CardRecord],
-                 now: datetime, easy_days: Sequence[float] | None = None) -> ImportCounts:
+                 now: datetime, prompts: str = "graded",
+                 easy_days: Sequence[float] | None = None) -> ImportCounts:
     """Store the deck and make `cards` (in deck order) its active cards, all in one transaction."""
     stamp = iso(now)
     normal = easy_days is None or all(share == 1.0 for share in easy_days)
@@ -77,14 +81,14 @@ def import_cards(db: sqlite_utils.Database, *, slug: str, title: str, descriptio
         exists = conn.execute("SELECT 1 FROM decks WHERE slug = ?", (slug,)).fetchone()
         if exists:
             conn.execute("UPDATE decks SET title = ?, description = ?, desired_retention = ?, source = ?,"
-                         " imported_at = ?, easy_days = ? WHERE slug = ?",
-                         (title, description, desired_retention, source, stamp, week, slug))
+                         " imported_at = ?, prompts = ?, easy_days = ? WHERE slug = ?",
+                         (title, description, desired_retention, source, stamp, prompts, week, slug))
         else:
             conn.execute("INSERT INTO decks (slug, title, description, desired_retention, source, revision,"
-                         " imported_at, easy_days) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-                         (slug, title, description, desired_retention, source, stamp, week))
+                         " imported_at, prompts, easy_days) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                         (slug, title, description, desired_retention, source, stamp, prompts, week))
         stored = {row[0]: row for row in conn.execute(
-            "SELECT card_id, data, position, retired_at FROM cards WHERE deck = ?", (slug,))}
+            "SELECT card_id, data, position, retired_at, scheduled FROM cards WHERE deck = ?", (slug,))}
         seen: set[str] = set()
         for position, card in enumerate(cards):
             if card.card_id in seen:  # the same text twice in one deck is one card
@@ -94,11 +98,12 @@ def import_cards(db: sqlite_utils.Database, *, slug: str, title: str, descriptio
             old = stored.get(card.card_id)
             if old is None:
                 added += 1
-                conn.execute("INSERT INTO cards (deck, card_id, kind, position, data, added_at, updated_at)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             (slug, card.card_id, card.kind, position, data, stamp, stamp))
+                conn.execute("INSERT INTO cards (deck, card_id, kind, position, data, added_at, updated_at,"
+                             " scheduled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (slug, card.card_id, card.kind, position, data, stamp, stamp,
+                              int(card.scheduled)))
                 continue
-            _, old_data, old_position, retired_at = old
+            _, old_data, old_position, retired_at, old_scheduled = old
             if retired_at is not None:
                 added += 1
                 restored += 1
@@ -106,10 +111,11 @@ def import_cards(db: sqlite_utils.Database, *, slug: str, title: str, descriptio
                 updated += 1
             else:
                 unchanged += 1
-            if retired_at is not None or old_data != data or old_position != position:
+            if (retired_at is not None or old_data != data or old_position != position
+                    or old_scheduled != int(card.scheduled)):
                 conn.execute("UPDATE cards SET kind = ?, position = ?, data = ?, updated_at = ?,"
-                             " retired_at = NULL WHERE deck = ? AND card_id = ?",
-                             (card.kind, position, data, stamp, slug, card.card_id))
+                             " retired_at = NULL, scheduled = ? WHERE deck = ? AND card_id = ?",
+                             (card.kind, position, data, stamp, int(card.scheduled), slug, card.card_id))
         gone = [cid for cid, row in stored.items() if cid not in seen and row[3] is None]
         conn.executemany("UPDATE cards SET retired_at = ?, updated_at = ? WHERE deck = ? AND card_id = ?",
                          [(stamp, stamp, slug, cid) for cid in gone])
@@ -122,13 +128,13 @@ def import_cards(db: sqlite_utils.Database, *, slug: str, title: str, descriptio
 _DECK_COLUMNS = """d.slug, d.title, d.description, d.desired_retention, d.source, d.revision, d.imported_at,
     (SELECT count(*) FROM cards c WHERE c.deck = d.slug AND c.retired_at IS NULL),
     (SELECT count(*) FROM enrollments e JOIN learners l ON l.user_id = e.user_id
-      WHERE e.deck = d.slug AND e.left_at IS NULL), d.easy_days"""
+      WHERE e.deck = d.slug AND e.left_at IS NULL), d.prompts, d.easy_days"""
 
 
 def _deck_row(row: tuple[Any, ...]) -> DeckRow:
     return DeckRow(slug=row[0], title=row[1], description=row[2], desired_retention=row[3], source=row[4],
                    revision=row[5], imported_at=parse(row[6]), active_cards=row[7], learners=row[8],
-                   easy_days=None if row[9] is None else tuple(json.loads(row[9])))
+                   prompts=row[9], easy_days=None if row[10] is None else tuple(json.loads(row[10])))
 
 
 def deck_row(db: sqlite_utils.Database, slug: str) -> DeckRow | None:

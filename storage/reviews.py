@@ -218,14 +218,15 @@ _ACTIVE = """JOIN enrollments e ON e.user_id = {t}.user_id AND e.deck = {t}.deck
 
 def due_review_rows(db: sqlite_utils.Database, *, before: datetime, user_id: str | None = None,
                     deck: str | None = None, include_paused: bool = False) -> list[DueRow]:
-    """Cards due before `before` (UTC) of active enrollments of unpaused (or, with include_paused,
-    all) learners, not suspended nor retired, by learner then due time (most overdue first)."""
+    """Scheduled cards (not reflection-only prompts) due before `before` (UTC) of active enrollments
+    of unpaused (or, with include_paused, all) learners, not suspended nor retired, by learner then
+    due time (most overdue first)."""
     active = _ACTIVE.format(t="s")
     if include_paused:
         active = active.replace(" AND l.paused_at IS NULL", "")
     sql = (f"SELECT s.user_id, s.deck, s.card_id, s.due, s.seq FROM card_states s {active}"
            " JOIN cards c ON c.deck = s.deck AND c.card_id = s.card_id"
-           "  AND c.retired_at IS NULL AND c.kind != 'prompt'"
+           "  AND c.retired_at IS NULL AND c.scheduled = 1"
            " WHERE s.suspended_at IS NULL AND s.due < ?")
     params: list[Any] = [iso(before)]
     filters, values = equal_to({"s.user_id": user_id, "s.deck": deck})
@@ -238,8 +239,8 @@ def due_review_rows(db: sqlite_utils.Database, *, before: datetime, user_id: str
 
 def unseen_card_rows(db: sqlite_utils.Database, *, user_id: str | None = None, deck: str | None = None,
                      look_ahead: int = 0) -> list[tuple[str, str, str]]:
-    """(user_id, deck, card_id) of cards the learner has never reviewed, in deck order, at most
-    new_per_day + `look_ahead` of each kind per deck (today's slots are at most new_per_day; the
+    """(user_id, deck, card_id) of scheduled cards the learner has never reviewed, in deck order, at
+    most new_per_day + `look_ahead` of each kind per deck (today's slots are at most new_per_day; the
     planner takes the kinds in turn and skips the cards the concept rules hold back)."""
     filters, params = equal_to({"e.user_id": user_id, "e.deck": deck})
     where = f" AND {filters}" if filters else ""
@@ -248,7 +249,7 @@ def unseen_card_rows(db: sqlite_utils.Database, *, user_id: str | None = None, d
                row_number() OVER (PARTITION BY e.user_id, e.deck, c.kind ORDER BY c.position) AS n
         FROM enrollments e
         JOIN learners l ON l.user_id = e.user_id AND l.paused_at IS NULL
-        JOIN cards c ON c.deck = e.deck AND c.retired_at IS NULL AND c.kind != 'prompt'
+        JOIN cards c ON c.deck = e.deck AND c.retired_at IS NULL AND c.scheduled = 1
         WHERE e.left_at IS NULL {where} AND NOT EXISTS (SELECT 1 FROM card_states s
               WHERE s.user_id = e.user_id AND s.deck = e.deck AND s.card_id = c.card_id))
         WHERE n <= new_per_day + ? ORDER BY user_id, deck, position"""

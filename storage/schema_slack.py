@@ -154,6 +154,13 @@ CREATE TABLE slack_enrollment_notices (
 );
 CREATE INDEX slack_enrollment_notices_status ON slack_enrollment_notices (status, attempted_at);
 """),
+    Migration(130, "signed Slack requests already handled (replays change nothing)", """
+CREATE TABLE slack_seen_requests (
+    signature TEXT PRIMARY KEY,                 -- X-Slack-Signature: one per (timestamp, body)
+    request_ts INTEGER NOT NULL                 -- X-Slack-Request-Timestamp, Unix seconds
+) WITHOUT ROWID;
+CREATE INDEX slack_seen_requests_ts ON slack_seen_requests (request_ts);
+"""),
 ]
 
 MIGRATIONS += [

@@ -14,6 +14,7 @@ way out, whatever the test did, every one started is killed::
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import subprocess
@@ -54,6 +55,12 @@ class BotProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def rss_bytes(self) -> int:
+        """The process's resident memory now (VmRSS in /proc/PID/status)."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(kib) * 1024
 
     def wait_until_serving(self) -> BotProcess:
         """Block until GET /healthz answers (AssertionError with the log if the process dies or stalls)."""
@@ -107,3 +114,31 @@ def running_bots(slack: SlackStandin, folder: Path) -> Iterator[Bots]:
     finally:
         for bot in started.started:
             bot.kill()
+
+
+def post_stream(port: int, total_bytes: int, *, chunked: bool = False, send: bool = True,
+                chunk: bytes = b"{" * (1 << 20), path: str = "/slack/events") -> int | None:
+    """POST `total_bytes` of `chunk` repeated, unsigned, streamed (the caller never holds the body);
+    with `send=False` only the headers are sent, declaring the length. The HTTP status, or None
+    when the server closed the connection before answering (it stopped reading early)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.putrequest("POST", path)
+        connection.putheader("Content-Type", "application/json")
+        if chunked:
+            connection.putheader("Transfer-Encoding", "chunked")
+        else:
+            connection.putheader("Content-Length", str(total_bytes))
+        connection.endheaders()
+        sent = 0
+        while send and sent < total_bytes:
+            piece = chunk[:total_bytes - sent]
+            connection.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            sent += len(piece)
+        if chunked and send:
+            connection.send(b"0\r\n\r\n")
+        return connection.getresponse().status
+    except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+        return None
+    finally:
+        connection.close()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from slack_spec import MAX_BLOCKS_VIEW, block_problems
+from slack_spec import view_problems
 
 if TYPE_CHECKING:
     from slack_standin import SlackStandin
@@ -337,13 +337,7 @@ def _reactions_add(s: SlackStandin, args: Json) -> Json:
 
 def _view(s: SlackStandin, args: Json, kind: str) -> Json:
     view = json_arg(args, "view", "invalid_arguments")
-    problems = [] if isinstance(view, dict) else ["view must be an object"]
-    if not problems:
-        if view.get("type") != kind:
-            problems.append(f"must be {kind!r} [json-pointer:/view/type]")
-        problems += block_problems(view.get("blocks", []), max_blocks=MAX_BLOCKS_VIEW, at="/view/blocks")
-        if kind == "modal" and not (isinstance(view.get("title"), dict) and view["title"].get("text")):
-            problems.append("must provide a title [json-pointer:/view/title]")
+    problems = view_problems(view, kind)
     if problems:
         raise SlackError("invalid_arguments",
                          response_metadata={"messages": [f"[ERROR] {p}" for p in problems]})
@@ -372,15 +366,20 @@ def _views_publish(s: SlackStandin, args: Json) -> Json:
     return {"view": copy.deepcopy(view)}
 
 
+TRIGGER_LIFETIME_S = 3.0  # Slack: a trigger_id expires 3 seconds after the interaction
+
+
 @_method("views.open")
 def _views_open(s: SlackStandin, args: Json) -> Json:
     if args["trigger_id"] not in s._triggers:
         raise SlackError("invalid_trigger_id")
-    user_id = s._triggers[args["trigger_id"]]
+    user_id, issued = s._triggers[args["trigger_id"]]
     if user_id is None:
         raise SlackError("exchanged_trigger_id")
+    if s.clock() - issued > TRIGGER_LIFETIME_S:
+        raise SlackError("expired_trigger_id")
     view = _view(s, args, "modal")
-    s._triggers[args["trigger_id"]] = None
+    s._triggers[args["trigger_id"]] = (None, issued)
     s._modals.append({"user": user_id, "view": view})
     return {"view": copy.deepcopy(view)}
 

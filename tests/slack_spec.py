@@ -15,6 +15,12 @@ Three things live here:
   the spec's idiom) so tests can hold the stand-in's answers against the spec's success schemas.
 * `block_problems(blocks, max_blocks=...)`: the Block Kit rules Slack enforces with `invalid_blocks`,
   worded like Slack's own messages: "must be less than 3001 characters [json-pointer:/blocks/0/text/text]".
+* `view_problems(view, kind)`: the rules of a view object (docs.slack.dev/reference/views): a modal's
+  title, submit and close are plain_text of at most 24 characters, `submit` is required when the
+  blocks hold an input block, callback_id and external_id at most 255 characters, private_metadata
+  at most 3,000; plus the blocks' rules. An input block's element must be an input element; a
+  plain_text_input has max_length 1-3000, min_length 0-3000 (not above max_length) and a placeholder
+  of at most 150 characters.
 """
 
 from __future__ import annotations
@@ -156,6 +162,42 @@ ELEMENT_TYPES = frozenset(
 )
 MAX_BLOCKS_MESSAGE = 50
 MAX_BLOCKS_VIEW = 100
+INPUT_ELEMENT_TYPES = frozenset(
+    {"checkboxes", "channels_select", "conversations_select", "datepicker", "datetimepicker",
+     "email_text_input", "external_select", "file_input", "multi_channels_select",
+     "multi_conversations_select", "multi_external_select", "multi_static_select", "multi_users_select",
+     "number_input", "plain_text_input", "radio_buttons", "rich_text_input", "static_select", "timepicker",
+     "url_text_input", "users_select"}
+)
+MAX_INPUT_LENGTH = 3000
+
+
+def view_problems(view: Any, kind: str) -> list[str]:
+    """Slack-worded problems with a view of type `kind` ("modal" or "home"); empty when valid."""
+    if not isinstance(view, dict):
+        return ["view must be an object"]
+    problems: list[str] = []
+    if view.get("type") != kind:
+        problems.append(f"must be {kind!r} [json-pointer:/view/type]")
+    blocks = view.get("blocks", [])
+    problems += block_problems(blocks, max_blocks=MAX_BLOCKS_VIEW, at="/view/blocks")
+    if kind == "modal":
+        if "title" not in view:
+            problems.append("must provide a title [json-pointer:/view/title]")
+        else:
+            problems += _text_object(view["title"], 24, "/view/title", plain_only=True)
+        for name in ("submit", "close"):
+            if name in view and view[name] is not None:
+                problems += _text_object(view[name], 24, f"/view/{name}", plain_only=True)
+        has_input = isinstance(blocks, list) and any(isinstance(b, dict) and b.get("type") == "input"
+                                                     for b in blocks)
+        if has_input and not view.get("submit"):
+            problems.append("must provide a submit when an input block is used [json-pointer:/view/submit]")
+    for name, limit in (("callback_id", 255), ("external_id", 255), ("private_metadata", 3000)):
+        value = view.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            problems.append(f"must be a string of at most {limit} characters [json-pointer:/view/{name}]")
+    return problems
 
 
 def block_problems(blocks: Any, *, max_blocks: int = MAX_BLOCKS_MESSAGE, at: str = "/blocks") -> list[str]:
@@ -239,10 +281,34 @@ def _block(block: dict[str, Any], at: str) -> list[str]:
         return problems
     if kind == "input":
         problems = _text_object(block.get("label"), 2000, f"{at}/label", plain_only=True)
-        if not isinstance(block.get("element"), dict):
+        if "hint" in block:
+            problems += _text_object(block["hint"], 2000, f"{at}/hint", plain_only=True)
+        element = block.get("element")
+        if not isinstance(element, dict):
             problems.append(f"must provide an element [json-pointer:{at}/element]")
+        elif element.get("type") not in INPUT_ELEMENT_TYPES:
+            problems.append(f"unsupported type: {element.get('type')!r} [json-pointer:{at}/element/type]")
+        else:
+            problems += _input_element(element, f"{at}/element")
         return problems
     return []
+
+
+def _input_element(element: dict[str, Any], at: str) -> list[str]:
+    problems = _text_limit(element["action_id"], 255, f"{at}/action_id") if "action_id" in element else []
+    if "placeholder" in element:
+        problems += _text_object(element["placeholder"], 150, f"{at}/placeholder", plain_only=True)
+    if element["type"] == "plain_text_input":
+        low, high = element.get("min_length", 0), element.get("max_length", MAX_INPUT_LENGTH)
+        if not isinstance(high, int) or not 1 <= high <= MAX_INPUT_LENGTH:
+            problems.append(f"must be between 1 and {MAX_INPUT_LENGTH} [json-pointer:{at}/max_length]")
+        elif not isinstance(low, int) or not 0 <= low <= high:
+            problems.append(f"must be between 0 and max_length [json-pointer:{at}/min_length]")
+        if "multiline" in element and not isinstance(element["multiline"], bool):
+            problems.append(f"must be a boolean [json-pointer:{at}/multiline]")
+        if "initial_value" in element and not isinstance(element["initial_value"], str):
+            problems.append(f"must be a string [json-pointer:{at}/initial_value]")
+    return problems
 
 
 def _image(obj: dict[str, Any], at: str) -> list[str]:

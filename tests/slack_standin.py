@@ -40,6 +40,10 @@ Choices where Slack is unclear or this is stricter than Slack (documented so tes
 * `thread_ts` naming no message answers `thread_not_found` (Slack may post it unthreaded).
 * `files.upload` (v1) answers `method_deprecated`: Slack retired it in 2025; use files_upload_v2.
 * A 6th post to one response_url answers HTTP 404 `used_url`.
+* `views.open` takes a trigger_id once, within 3 seconds of the interaction that made it (Slack's
+  documented lifetime): later it answers `expired_trigger_id`, a second time `exchanged_trigger_id`.
+  Views are checked by `slack_spec.view_problems` (a modal's title, submit and close, the metadata
+  limits, the input elements) as well as the blocks' rules.
 * `apps.connections.open` without a SocketModeServer attached answers `standin_unsupported`.
 * Message `metadata` (chat.postMessage, chat.update), which the 2020 spec predates, follows Slack's
   docs (docs.slack.dev/messaging/message-metadata): an object with a string `event_type` and an
@@ -183,7 +187,7 @@ class SlackStandin:
         self._bot_files: list[str] = []  # ids of files the bot completed, in order
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._response_posts: list[Json] = []
-        self._triggers: dict[str, str | None] = {}  # trigger id -> user id, None once used
+        self._triggers: dict[str, tuple[str | None, float]] = {}  # id -> (user, issued at); None once used
         self._switches = _Switches()
         self._calls: list[tuple[str, Json]] = []
         self._errors: list[tuple[str, str]] = []
@@ -377,10 +381,11 @@ class SlackStandin:
         return f"{self.base_url}/response/{key}"
 
     def new_trigger_id(self, user_id: str) -> str:
-        """A trigger_id views.open accepts once, for this member."""
+        """A trigger_id views.open accepts once, for this member, within 3 seconds (as Slack)."""
         with self._lock:
-            trigger = f"{next(self._ids)}.{int(self.clock())}.{uuid.uuid4().hex[:16]}"
-            self._triggers[trigger] = user_id
+            issued = self.clock()
+            trigger = f"{next(self._ids)}.{int(issued)}.{uuid.uuid4().hex[:16]}"
+            self._triggers[trigger] = (user_id, issued)
         return trigger
 
     # ---- introspection (deep copies; safe from any thread)

@@ -20,7 +20,7 @@ from bot.learning_day import learning_day
 from bot.tutor import Rating, Tutor
 from content.export import export_deck
 from content.loader import load_deck_file
-from content.model import MultipleChoice
+from content.model import MultipleChoice, Prompt
 from storage import reviews as review_store
 
 SHIPPED = REPO / "content" / "decks" / "pretrained-models-cv.yaml"
@@ -47,6 +47,9 @@ def study_a_month(tutor: Tutor, user: str, end: datetime) -> None:
                 choice = 0 if rng.random() < 0.2 else item.card.answer or 0  # mostly right
                 tutor.answer_choice(user, item.deck, item.card.id, choice, seq=item.seq, now=now,
                                     duration_ms=rng.randint(3000, 90_000), source="dm")
+            elif isinstance(item.card, Prompt):  # graded by the concepts its answer covers
+                tutor.answer_prompt(user, item.deck, item.card.id, item.card.model_answer or "no idea",
+                                    seq=item.seq, now=now, duration_ms=40_000, source="dm")
             else:
                 rating = Rating(rng.choices((1, 2, 3, 4), (1, 2, 6, 1))[0])
                 tutor.grade(user, item.deck, item.card.id, rating, seq=item.seq, now=now, duration_ms=9000)

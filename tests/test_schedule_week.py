@@ -26,6 +26,17 @@ DOWN_FROM = datetime(2025, 3, 8, 22, 0, tzinfo=UTC)  # Saturday evening UTC…
 DOWN_UNTIL = datetime(2025, 3, 9, 2, 0, tzinfo=UTC)  # …to Sunday 02:00: Tokyo's 08:30 (23:30 UTC) missed
 
 
+def write_answer(h: Harness, user: str, channel: str | None, message: dict) -> None:
+    """An open prompt: open the answer modal, submit an answer, wait for its grade."""
+    opened = len(h.slack.modal_views(user))
+    h.click(user, channel, message, "review_write")
+    found = h.slack.wait_for(lambda: h.slack.modal_views(user)[opened:], what=f"{user}'s answer modal")
+    view = found[0]["view"]
+    value = {"type": "plain_text_input", "value": "It was trained on a large dataset, so it needs less data."}
+    h.sender.view_submission(user_id=user, values={"answer": {"answer": value}}, view=view)
+    h.slack.wait_for(lambda: "You got" in text_of(h.dm(user)), what=f"{user}'s grade")
+
+
 def answer_session(h: Harness, user: str) -> int:
     """Click through the member's current DM review until its summary; returns the answers given."""
     channel = h.slack.dm_channel(user)
@@ -35,6 +46,10 @@ def answer_session(h: Harness, user: str) -> int:
         found = buttons(message)
         if not found:
             return answers
+        if "review_write" in found:
+            write_answer(h, user, channel, message)
+            answers += 1
+            continue
         if "review_show" in found:
             action = "review_show"
         elif "review_grade_3" in found:

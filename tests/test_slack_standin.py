@@ -28,6 +28,7 @@ from slack_spec import (
     read_spec,
     schema_problems,
     success_schema,
+    view_problems,
 )
 from slack_standin import LOGIN_PAGE, SlackStandin
 from tutor_helpers import REPO
@@ -276,6 +277,37 @@ def test_views_publish_and_open(slack: SlackStandin, client: WebClient) -> None:
     assert slack.modal_views(ALICE)[0]["view"]["title"]["text"] == "Schedule"
     assert error_of(client.views_open, trigger_id=trigger, view=modal) == "exchanged_trigger_id"
     assert error_of(client.views_open, trigger_id="12.34.ab", view=modal) == "invalid_trigger_id"
+
+
+def test_views_open_checks_the_modal_and_the_trigger_lifetime() -> None:
+    now = [1_700_000_000.0]
+    with SlackStandin(clock=lambda: now[0]) as slack:
+        populate(slack)
+        client = WebClient(base_url=slack.api_url, token=slack.bot_token)
+        answer = {"type": "input", "block_id": "answer", "label": plain("Your answer"),
+                  "element": {"type": "plain_text_input", "action_id": "answer", "multiline": True,
+                              "max_length": 3000}}
+        modal = {"type": "modal", "title": plain("Your answer"), "submit": plain("Grade my answer"),
+                 "close": plain("Cancel"), "callback_id": "answer", "private_metadata": "{}",
+                 "blocks": [answer]}
+        late = slack.new_trigger_id(ALICE)
+        now[0] += 3.5
+        assert error_of(client.views_open, trigger_id=late, view=modal) == "expired_trigger_id"
+        client.views_open(trigger_id=slack.new_trigger_id(ALICE), view=modal)
+        assert slack.modal_views(ALICE)[-1]["view"]["callback_id"] == "answer"
+        for broken, problem in (
+                ({**modal, "title": plain("A title longer than 24 chars")}, "/view/title/text"),
+                ({k: v for k, v in modal.items() if k != "submit"}, "/view/submit"),
+                ({**modal, "private_metadata": "x" * 3001}, "/view/private_metadata"),
+                ({**modal, "blocks": [{**answer, "element": {**answer["element"], "max_length": 4000}}]},
+                 "/view/blocks/0/element/max_length"),
+                ({**modal, "blocks": [{**answer, "element": {"type": "button", "text": plain("No")}}]},
+                 "/view/blocks/0/element/type")):
+            with pytest.raises(SlackApiError) as info:
+                client.views_open(trigger_id=slack.new_trigger_id(ALICE), view=broken)
+            assert info.value.response["error"] == "invalid_arguments"
+            assert any(problem in m for m in info.value.response["response_metadata"]["messages"]), problem
+    assert view_problems({"type": "home", "blocks": []}, "home") == []
 
 
 def test_files_upload_v2_and_downloads(slack: SlackStandin, client: WebClient) -> None:

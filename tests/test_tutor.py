@@ -105,12 +105,14 @@ def test_desired_retention_of_the_deck_drives_the_intervals(tmp_path):
     assert low.due == due_after(first_review(fsrs.Rating.Easy, 0.8))
 
 
-def test_open_prompts_are_never_due_nor_graded(tutor):
+def test_open_prompts_without_concepts_are_never_due_nor_graded(tutor):
     prompt_id = ids(tutor, CardKind.PROMPT)[0]
     tutor.join("ana", "d", new_per_day=100)
     assert all(i.card.kind is not CardKind.PROMPT for i in tutor.due_cards("ana", MONDAY))
-    with pytest.raises(TutorError, match="reflection"):
+    with pytest.raises(TutorError, match="graded by what the answer says"):
         tutor.grade("ana", "d", prompt_id, Rating.GOOD, seq=1, now=MONDAY)
+    with pytest.raises(TutorError, match="no key concepts"):
+        tutor.answer_prompt("ana", "d", prompt_id, "an answer", seq=1, now=MONDAY)
     with pytest.raises(TutorError, match="not a multiple-choice"):
         tutor.answer_choice("ana", "d", prompt_id, 0, seq=1, now=MONDAY)
 

@@ -1,9 +1,12 @@
 """Who a Slack user is: name, time zone, deactivated or not, and whether they may run admin
 commands (Slack workspace admins and owners, plus the ids in TUTOR_ADMINS).
 
-users.info answers are cached for a few minutes (Slack rate-limits it and an admin's status rarely
-changes); the whole directory (users.list, 1000 members a page) is cached longer and serves the
-daily delivery, which must skip deactivated members: Slack still accepts a post to their old DM.
+users.info answers are cached for a few minutes (Slack rate-limits it) for names and time zones,
+but admin rights are judged on a fresh answer for an admin command and on one at most ADMIN_TTL_S
+old for what only shows admin information (the Home tab's panel): a demoted or deactivated admin
+loses them at once, not minutes later. The whole directory (users.list, 1000 members a page) is
+cached longer and serves the daily delivery, which must skip deactivated members: Slack still
+accepts a post to their old DM.
 
 A profile's zone this server's tz database lacks (Slack's is newer) is read as no zone, with a
 warning once per member and zone: the member keeps their stored zone (or gets TUTOR_TZ).
@@ -28,6 +31,7 @@ from bot.zones import ZoneFallback
 log = logging.getLogger(__name__)
 
 USER_TTL_S = 300.0
+ADMIN_TTL_S = 5.0  # users.info is Tier 4 (100+ a minute): cheap enough to ask this often
 DIRECTORY_TTL_S = 3600.0
 
 
@@ -70,12 +74,13 @@ class SlackUsers:
             user = replace(user, tz=None)
         return user
 
-    def info(self, client: WebClient, user_id: str) -> SlackUser | None:
-        """The user, or None when Slack does not know them (or could not be asked)."""
+    def info(self, client: WebClient, user_id: str, *, max_age_s: float | None = None) -> SlackUser | None:
+        """The user, or None when Slack does not know them (or could not be asked); from the cache
+        when its answer is younger than `max_age_s` (default: the cache's TTL)."""
         now = self._monotonic()
         with self._lock:
             cached = self._users.get(user_id)
-        if cached is not None and now - cached[0] < self._ttl:
+        if cached is not None and now - cached[0] < (self._ttl if max_age_s is None else max_age_s):
             return cached[1]
         try:
             user: SlackUser | None = self._user(client.users_info(user=user_id)["user"])
@@ -86,11 +91,12 @@ class SlackUsers:
             self._users[user_id] = (now, user)
         return user
 
-    def is_admin(self, client: WebClient, user_id: str) -> bool:
-        """TUTOR_ADMINS first (no API call), then Slack's own admin / owner flags."""
+    def is_admin(self, client: WebClient, user_id: str, *, fresh: bool = False) -> bool:
+        """TUTOR_ADMINS first (no API call), then Slack's own admin / owner flags, asked of Slack
+        now when `fresh` (before an admin command runs), else at most ADMIN_TTL_S ago."""
         if user_id in self._admins:
             return True
-        user = self.info(client, user_id)
+        user = self.info(client, user_id, max_age_s=0.0 if fresh else ADMIN_TTL_S)
         return bool(user and not user.deleted and (user.is_admin or user.is_owner))
 
     def directory(self, client: WebClient) -> dict[str, SlackUser]:

@@ -8,6 +8,7 @@ Question-of-the-day messages are in `blocks_channel.py`, the App Home in `blocks
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -15,7 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.learning_day import starts_a_day
-from bot.slack.escape import esc
+from bot.numbers import id_value
+from bot.slack.escape import defuse_blocks, esc, unesc
 from bot.tutor import DeckSummary, Learner, LearnerStats, Rating, ReviewResult
 from content.model import (
     BUTTON_TEXT_LIMIT,
@@ -23,6 +25,7 @@ from content.model import (
     Card,
     Flashcard,
     MultipleChoice,
+    Prompt,
     option_button_text,
     option_letter,
     plural,
@@ -35,21 +38,25 @@ SHOW_ANSWER = "review_show"
 GRADE_PREFIX = "review_grade_"  # + Rating value
 CHOICE_PREFIX = "review_choice_"  # + option index
 NEXT = "review_next"
+WRITE_ANSWER = "review_write"  # opens the modal for an answer to an open prompt (blocks_explain)
 
 GRADE_LABELS = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good", Rating.EASY: "Easy"}
 
 
 @dataclass(frozen=True)
 class Message:
-    """A Slack message: the fallback text, the blocks, and the metadata naming what it delivers
-    (set by bot.slack.marks on messages for claimed rows)."""
+    """A Slack message. `text` is the notification fallback as *plain* text (deck and user text as
+    they are: it is escaped on the way out); `blocks` hold mrkdwn built from `esc`'d parts;
+    `metadata` names what it delivers (set by bot.slack.marks on messages for claimed rows). What
+    is sent (`as_kwargs`) has the fallback escaped and every mrkdwn text defused (bot.slack.escape),
+    so no text can ping, mention or disguise a link even where a builder forgot `esc`."""
 
     text: str
     blocks: list[Block] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"text": self.text, "blocks": self.blocks}
+        kwargs: dict[str, Any] = {"text": esc(self.text), "blocks": defuse_blocks(self.blocks)}
         if self.metadata is not None:
             kwargs["metadata"] = self.metadata
         return kwargs
@@ -130,7 +137,7 @@ class CardRef:
     def from_value(cls, value: str | None) -> tuple[CardRef, dict[str, Any]]:
         data = decode_value(value)
         try:
-            ref = cls(int(data["s"]), str(data["d"]), str(data["c"]), int(data["q"]))
+            ref = cls(id_value(data["s"]), str(data["d"]), str(data["c"]), id_value(data["q"]))
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"not a review button value: {value!r}") from None
         return ref, data
@@ -221,7 +228,8 @@ def _progress(remaining: int, is_new: bool) -> str:
 
 def card_message(ref: CardRef, card: Card, *, is_new: bool, remaining: int,
                  note: str | None = None) -> Message:
-    """A card to answer: a flashcard's front with "Show answer", or a question with its options."""
+    """A card to answer: a flashcard's front with "Show answer", a question with its options, or an
+    open prompt with "Write your answer" (a modal: blocks_explain)."""
     blocks: list[Block] = [context(_progress(remaining, is_new))]
     if note:
         blocks.append(context(note))
@@ -234,7 +242,12 @@ def card_message(ref: CardRef, card: Card, *, is_new: bool, remaining: int,
                    for i in range(len(card.options))]
         blocks += mcq_question_blocks(card, buttons)
         return Message(f"Review: {clip(card.question, 150)}", blocks)
-    return Message(f"Reflect: {card.question}", blocks + [section(esc(card.question))])
+    assert isinstance(card, Prompt)  # only graded prompts are due
+    blocks.append(section(f"*{esc(card.question)}*"))
+    if card.guidance:
+        blocks.append(context(esc(card.guidance)))
+    blocks.append(actions(button("Write your answer", WRITE_ANSWER, ref.value(), style="primary")))
+    return Message(f"Explain in your own words: {clip(card.question, 150)}", blocks)
 
 
 def flashcard_answer_message(ref: CardRef, card: Flashcard, intervals: dict[Rating, timedelta], *,
@@ -311,9 +324,19 @@ def summary_message(summary: SessionSummary, now: datetime, *, note: str | None 
 
 # ---- replies to /tutor -----------------------------------------------------------------------
 
+_CHANNEL_LINK = re.compile(r"<#[CDG][A-Z0-9]++(?:\|(?P<name>[^<>|]*+))?>")
+
+
+def plain_text(mrkdwn: str) -> str:
+    """What a reader sees of bot-built mrkdwn, as plain text: no `*` or backticks, channel links as
+    `#name`, escaped characters decoded (a Message escapes its fallback again)."""
+    text = _CHANNEL_LINK.sub(lambda m: f"#{m['name'] or 'channel'}", mrkdwn.replace("*", "").replace("`", ""))
+    return unesc(text)
+
+
 def reply(text: str) -> Message:
-    """A one-section reply (mrkdwn `text` used as is)."""
-    return Message(text.replace("*", "").replace("`", ""), [section(text)])
+    """A one-section reply: `text` is mrkdwn built from escaped parts; the fallback is its plain text."""
+    return Message(plain_text(text), [section(text)])
 
 
 MEMBER_HELP = [
@@ -322,6 +345,7 @@ MEMBER_HELP = [
     ("/tutor time 08:30", "when your daily DM comes, in your Slack time zone"),
     ("/tutor pause", "pause the daily DM; `/tutor resume` to restart"),
     ("/tutor review", "review now"),
+    ("/tutor test [DECK]", "test this pattern: 10 questions from easy to hard, the score at the end"),
     ("/tutor stats", "your streak, what is due and how much you retain"),
     ("/tutor decks", "the decks you can join"),
 ]
@@ -343,7 +367,7 @@ def help_message(*, is_admin: bool) -> Message:
     if is_admin:
         admin_lines = "\n".join(f"`{cmd}` {what}" for cmd, what in ADMIN_HELP)
         blocks.append(section(f"*Admin*\n{admin_lines}"))
-    return Message("Tutor commands: /tutor join, leave, time, pause, resume, review, stats", blocks)
+    return Message("Tutor commands: /tutor join, leave, time, pause, resume, review, test, stats", blocks)
 
 
 def decks_message(decks: list[DeckSummary]) -> Message:

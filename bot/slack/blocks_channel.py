@@ -7,6 +7,7 @@ from bot.slack.blocks import (
     Block,
     Message,
     button,
+    clip,
     context,
     encode_value,
     esc,
@@ -42,7 +43,7 @@ def qotd_message(post_id: int, card: MultipleChoice, *, deck_title: str, answers
                    for i in range(len(card.options))]
         blocks += mcq_question_blocks(card, buttons)
     blocks.append(context(tally_text(answers, closed=closed)))
-    return Message(f"Question of the day: {card.question[:150]}", blocks)
+    return Message(f"Question of the day: {clip(card.question, 150)}", blocks)
 
 
 def qotd_feedback_message(card: MultipleChoice, choice: int, correct: bool, *, repeated: bool) -> Message:

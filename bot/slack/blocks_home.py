@@ -1,7 +1,7 @@
 """Block Kit for the App Home tab: the member's streak, what is due, retention and the buttons to
-review now, pause/resume and change the time; for admins, below: decks, channel schedules, assigned
-decks with their members' participation, and how each question fares (% right, the wrong option
-chosen most)."""
+review now, pause/resume and change the time, and their last tests; for admins, below: decks,
+channel schedules, assigned decks with their members' participation, how each question fares (%
+right, the wrong option chosen most) and the team's tests of each deck."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
+from bot.pattern_tests import DeckTestReport, PatternResult
 from bot.slack.blocks import (
     Block,
     actions,
@@ -23,6 +24,8 @@ from bot.slack.blocks import (
     plural,
     section,
 )
+from bot.slack.blocks_pattern import results_lines, team_lines
+from bot.slack.escape import defuse_blocks
 from bot.slack.parsing import format_days
 from bot.tutor import CardStats, DeckSummary, Learner, LearnerStats
 from storage.slack_assignments import Assignment, Participation
@@ -42,6 +45,7 @@ class AdminPanel:
     schedules: list[ChannelSchedule]
     card_stats: dict[str, list[CardStats]]  # deck slug -> per-card stats
     assignments: list[tuple[Assignment, Participation]] = field(default_factory=list)
+    tests: dict[str, DeckTestReport] = field(default_factory=dict)  # deck slug -> the team's tests
 
 
 def _field(label: str, value: str) -> dict[str, str]:
@@ -138,13 +142,19 @@ def admin_blocks(panel: AdminPanel) -> list[Block]:
         lines = card_stats_lines(panel.card_stats.get(deck.slug, []))
         if lines:
             blocks.append(section(f"*Hardest questions in `{deck.slug}`* (% right)\n{lines}"))
+        report = panel.tests.get(deck.slug)
+        if report is not None and report.members:
+            blocks.append(section(f"*Tests of `{deck.slug}`*: latest scores, questions missed most\n"
+                                  f"{team_lines(report)}"))
     return blocks
 
 
 def home_view(learner: Learner | None, stats: LearnerStats | None, now: datetime, *,
-              admin: AdminPanel | None = None) -> dict[str, Any]:
-    """The Home tab view for views.publish."""
+              admin: AdminPanel | None = None, tests: list[PatternResult] | None = None) -> dict[str, Any]:
+    """The Home tab view for views.publish; `tests`: the member's last tests, latest first."""
     blocks = member_blocks(learner, stats, now)
+    if tests:
+        blocks.append(section(f"*Your last tests* (`/tutor test`)\n{results_lines(tests)}"))
     if admin is not None:
         blocks += admin_blocks(admin)
-    return {"type": "home", "blocks": blocks[:100]}
+    return {"type": "home", "blocks": defuse_blocks(blocks[:100])}

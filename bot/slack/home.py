@@ -1,5 +1,6 @@
-"""Publish a member's App Home tab (views.publish) from the core's stats; admins also see decks,
-schedules, assigned decks with their members' participation, and per-question stats."""
+"""Publish a member's App Home tab (views.publish) from the core's stats and their last tests;
+admins also see decks, schedules, assigned decks with their members' participation, per-question
+stats and the team's tests."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import pattern_tests
 from bot.slack.blocks_home import AdminPanel, home_view
 from bot.slack.services import SlackServices
 
@@ -20,7 +22,9 @@ def admin_panel(svc: SlackServices) -> AdminPanel:
     now = svc.now()
     assignments = [(a, svc.assignments.participation(a, now)) for a in svc.assignments.active()]
     return AdminPanel(decks=decks, schedules=svc.state.schedules(),
-                      card_stats={d.slug: tutor.card_stats(d.slug) for d in decks}, assignments=assignments)
+                      card_stats={d.slug: tutor.card_stats(d.slug) for d in decks},
+                      assignments=assignments,
+                      tests={d.slug: pattern_tests.deck_report(tutor, d.slug) for d in decks})
 
 
 def sync_timezone(svc: SlackServices, client: WebClient, user_id: str) -> None:
@@ -41,7 +45,8 @@ def publish_home(svc: SlackServices, client: WebClient, user_id: str) -> None:
     learner = tutor.learner(user_id)
     stats = tutor.stats(user_id, now) if learner is not None else None
     panel = admin_panel(svc) if svc.users.is_admin(client, user_id) else None
+    tested = pattern_tests.last_results(tutor, user_id)
     try:
-        client.views_publish(user_id=user_id, view=home_view(learner, stats, now, admin=panel))
+        client.views_publish(user_id=user_id, view=home_view(learner, stats, now, admin=panel, tests=tested))
     except SlackApiError as exc:
         log.warning("views.publish for %s failed: %s", user_id, exc.response.get("error"))

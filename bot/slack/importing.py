@@ -4,6 +4,8 @@ import it when it has no errors.
 The file is downloaded from its `url_private_download` with the bot token (Slack's private file
 URLs need `Authorization: Bearer`). Without the files:read scope Slack answers with its HTML login
 page instead of the file, which is detected and explained. Files over MAX_IMPORT_BYTES are refused.
+The file is parsed and linted in a child process with a time limit (content.isolated), never on a
+thread of the bot, where a slow file would hold the GIL and starve every other member's ack.
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ from bot.slack.blocks import Message, clip, context, esc, plural, section
 from bot.slack.review import dm_channel
 from bot.slack.services import SlackServices
 from bot.tutor import ImportResult
+from content.isolated import load_deck_text_in_child
 from content.lint import LintIssue
-from content.loader import LoadedDeck, load_deck_text
+from content.loader import LoadedDeck
 from content.model import DeckFormatError
 
 MAX_IMPORT_BYTES = 1_000_000
 HISTORY_LIMIT = 100  # messages of the DM searched for the latest file
 ISSUES_SHOWN = 25
 DOWNLOAD_TIMEOUT_S = 30
+PARSE_TIME_LIMIT_S = 30.0  # for parsing and lint in the child process
 
 
 class ImportProblem(ValueError):
@@ -127,7 +131,7 @@ def import_from_dm(svc: SlackServices, client: WebClient, user_id: str) -> Messa
     token = client.token or svc.ctx.settings.slack_bot_token or ""
     try:
         text = decode(download(shared, token), shared.name)
-        loaded = load_deck_text(text, filename=shared.name)
+        loaded = load_deck_text_in_child(text, filename=shared.name, time_limit_s=PARSE_TIME_LIMIT_S)
     except DeckFormatError as exc:
         raise ImportProblem(f"`{shared.name}` is not a deck: {exc}") from exc
     result = None

@@ -12,6 +12,7 @@ from datetime import time
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.numbers import whole_number
 from storage.slack_state import WEEKDAYS
 
 
@@ -27,6 +28,7 @@ class Verb(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     REVIEW = "review"
+    TEST = "test"
     STATS = "stats"
     DECKS = "decks"
     SCHEDULE = "schedule"
@@ -60,7 +62,7 @@ def parse_command(text: str) -> Command:
     return Command(verb, tuple(words[1:]))
 
 
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*+(am|pm)?$", re.IGNORECASE)  # *+: no backtracking
 
 
 def parse_time(text: str) -> time:
@@ -220,9 +222,10 @@ def parse_schedule(args: tuple[str, ...], *, default_tz: str) -> ScheduleRequest
 
 
 def parse_schedule_id(args: tuple[str, ...]) -> int:
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    schedule_id = whole_number(args[0].removeprefix("#"), low=1) if len(args) == 1 else None
+    if schedule_id is None:
         raise CommandError("Usage: `/tutor unschedule ID` (the number `/tutor schedules` shows).")
-    return int(args[0].lstrip("#"))
+    return schedule_id
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,15 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 
+from bot.numbers import id_value
 from bot.slack.blocks import (
+    Block,
     CardRef,
     Message,
     SessionSummary,
     card_message,
     decode_value,
+    esc,
     flashcard_answer_message,
     grade_note,
     mcq_result_message,
@@ -112,6 +115,16 @@ def answer_ms(svc: SlackServices, ref: CardRef, click: Click) -> int | None:
     return elapsed if 0 <= elapsed <= MAX_ANSWER_MS else None
 
 
+def summary_if_done(svc: SlackServices, session_id: int, user_id: str, now: datetime) -> list[Block] | None:
+    """The summary's blocks when no card of the session is left (the session is then marked
+    finished), else None: what follows an answer's result instead of "Next"."""
+    item, _ = next_item(svc, session_id, user_id, now)
+    if item is not None:
+        return None
+    svc.state.finish_session(session_id, now)
+    return summary_blocks(summary(svc, session_id, user_id, now), now)
+
+
 def dm_channel(svc: SlackServices, client: WebClient, user_id: str) -> str:
     """The bot's DM channel with the member (conversations.open once, then remembered)."""
     channel = svc.state.dm_channel(user_id)
@@ -156,11 +169,17 @@ def start_review(svc: SlackServices, client: WebClient, user_id: str, *, origin:
     return post_session(svc, client, user_id, session_id, now, note=note)
 
 
-def _update(svc: SlackServices, client: WebClient, click: Click, session_id: int, message: Message) -> None:
+def update_message(svc: SlackServices, client: WebClient, channel: str, ts: str, session_id: int,
+                   message: Message) -> None:
+    """Change the session's message in place, carrying its delivery's mark when it is a daily DM."""
     delivery_id = svc.state.session_delivery(session_id)
     if delivery_id is not None:
         message = daily_review(delivery_id).on(message)
-    client.chat_update(channel=click.channel_id, ts=click.ts, **message.as_kwargs())
+    client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
+
+
+def _update(svc: SlackServices, client: WebClient, click: Click, session_id: int, message: Message) -> None:
+    update_message(svc, client, click.channel_id, click.ts, session_id, message)
 
 
 def _own(svc: SlackServices, click: Click, session_id: int) -> bool:
@@ -195,7 +214,8 @@ def on_show_answer(svc: SlackServices, client: WebClient, click: Click) -> None:
         _after_finish(svc, client, click.user_id)
 
 
-def _record(svc: SlackServices, ref: CardRef, result: ReviewResult, now: datetime) -> None:
+def record_answer(svc: SlackServices, ref: CardRef, result: ReviewResult, now: datetime) -> None:
+    """Count the answer in its session (once)."""
     svc.state.record_session_answer(ref.session_id, ref.deck, ref.card_id, seq=ref.seq,
                                     rating=int(result.rating), correct=result.correct, now=now)
 
@@ -207,13 +227,13 @@ def on_grade(svc: SlackServices, client: WebClient, click: Click) -> None:
         return
     now = svc.now()
     try:
-        result = svc.ctx.tutor.grade(click.user_id, ref.deck, ref.card_id, Rating(int(data["r"])),
+        result = svc.ctx.tutor.grade(click.user_id, ref.deck, ref.card_id, Rating(id_value(data.get("r"))),
                                      seq=ref.seq, now=now, duration_ms=answer_ms(svc, ref, click),
                                      source=SOURCE)
     except TutorError as exc:  # a stale button (the card was reviewed elsewhere, or removed)
-        note = f"{exc}."
+        note = f"{esc(str(exc))}."
     else:
-        _record(svc, ref, result, now)
+        record_answer(svc, ref, result, now)
         note = grade_note(result)
     message, finished = render_next(svc, ref.session_id, click.user_id, now, note=note)
     _update(svc, client, click, ref.session_id, message)
@@ -235,29 +255,24 @@ def on_choice(svc: SlackServices, client: WebClient, click: Click) -> None:
         _update(svc, client, click, ref.session_id, message)
         return
     try:
-        result = svc.ctx.tutor.answer_choice(click.user_id, ref.deck, ref.card_id, int(data["o"]),
+        result = svc.ctx.tutor.answer_choice(click.user_id, ref.deck, ref.card_id, id_value(data.get("o")),
                                              seq=ref.seq, now=now, duration_ms=answer_ms(svc, ref, click),
                                              source=SOURCE)
     except TutorError as exc:  # a stale button: show what is next instead
-        message, finished = render_next(svc, ref.session_id, click.user_id, now, note=f"{exc}.")
+        message, finished = render_next(svc, ref.session_id, click.user_id, now, note=f"{esc(str(exc))}.")
         _update(svc, client, click, ref.session_id, message)
         return
-    _record(svc, ref, result, now)
-    item, _ = next_item(svc, ref.session_id, click.user_id, now)
-    finished = item is None
-    tail = None
-    if finished:
-        svc.state.finish_session(ref.session_id, now)
-        tail = summary_blocks(summary(svc, ref.session_id, click.user_id, now), now)
-    message = mcq_result_message(ref.session_id, card, result, summary=tail)
-    _update(svc, client, click, ref.session_id, message)
-    if finished:
+    record_answer(svc, ref, result, now)
+    tail = summary_if_done(svc, ref.session_id, click.user_id, now)
+    _update(svc, client, click, ref.session_id,
+            mcq_result_message(ref.session_id, card, result, summary=tail))
+    if tail is not None:
         _after_finish(svc, client, click.user_id)
 
 
 def on_next(svc: SlackServices, client: WebClient, click: Click) -> None:
     data = decode_value(click.value)
-    session_id = int(data["s"])
+    session_id = id_value(data.get("s"))
     if not _own(svc, click, session_id):
         return
     message, finished = render_next(svc, session_id, click.user_id, svc.now())

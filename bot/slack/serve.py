@@ -7,7 +7,9 @@ one sentence, not a traceback) and the granted scopes against the features' (bot
 the shipped decks are imported or updated. SIGTERM or Ctrl-C stops it cleanly (bot/slack/lifecycle.py).
 
 `start_http` serves the same WSGI app on a port (0: a free one) in a thread; the end-to-end tests
-use it, so they go through the very server and routes production uses.
+use it, so they go through the very server and routes production uses. Both refuse a body over
+http_guard.MAX_BODY_BYTES in waitress itself, and put http_guard.RequestGuard (size, signature,
+parse, workspace and replay checks) in front of Bolt.
 """
 
 from __future__ import annotations
@@ -25,28 +27,38 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
 from bot.config import ConfigError, ServiceError, Settings
+from bot.numbers import whole_number
 from bot.shipped import sync_shipped_decks
 from bot.slack.app import build_app, executor_of, services_of
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
+from bot.slack.http_guard import MAX_BODY_BYTES, RequestGuard
 from bot.slack.lifecycle import SHUTDOWN_GRACE_S, Deadline, StopSignal, exit_now, run_bounded
 from bot.slack.preflight import app_token_problem, check_app_token, check_bot_token, describe_missing
 from bot.slack.services import SlackServices
 from bot.tutor import Tutor
 from storage.db import close_open_databases, open_db
+from storage.seen_requests import SeenRequests
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 DEFAULT_PORT = 3000
 HTTP_THREADS = 16  # Bolt acks on the request thread and works on its own pool
+# waitress refuses a body of max_request_body_size bytes or more: one over the guard's limit.
+WAITRESS_BODY_LIMIT = MAX_BODY_BYTES + 1
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def make_wsgi_app(app: App) -> WsgiApp:
-    """Slack's requests at POST /slack/events; GET /healthz answers "ok" for load balancers."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """Slack's requests at POST /slack/events, behind the RequestGuard; GET /healthz answers "ok" for
+    load balancers. Asks Slack (auth.test) which workspace this bot is installed in."""
+    svc = services_of(app)
+    team_id = str(app.client.auth_test()["team_id"])
+    slack = RequestGuard(SlackRequestHandler(app, path=EVENTS_PATH),
+                         signing_secret=svc.ctx.settings.slack_signing_secret or "", team_id=team_id,
+                         seen=SeenRequests(svc.ctx.db))
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/healthz":
@@ -86,7 +98,8 @@ class HttpServer:
         from waitress.server import create_server
 
         server: Any = create_server(wsgi, host=host, port=port, threads=threads, connection_limit=1000,
-                                    backlog=1024, clear_untrusted_proxy_headers=True)
+                                    backlog=1024, clear_untrusted_proxy_headers=True,
+                                    max_request_body_size=WAITRESS_BODY_LIMIT)
         self._server = server
         self.host, self.port = host, int(server.effective_port)
         self._thread = threading.Thread(target=self._server.run, name="tutor-http", daemon=True)
@@ -122,14 +135,18 @@ def start_http(app: App, *, host: str = "127.0.0.1", port: int = 0,
 
 
 def http_port(port: int | None) -> int:
+    """`--port`, else $PORT, else 3000; ConfigError for anything that is not a TCP port."""
     if port is not None:
+        if not 0 < port < 65536:
+            raise ConfigError(f"--port {port} must be a TCP port number (1-65535)")
         return port
     raw = os.environ.get("PORT", "").strip()
     if not raw:
         return DEFAULT_PORT
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    port = whole_number(raw, low=1, high=65535)
+    if port is None:
         raise ConfigError(f"PORT={raw!r} must be a TCP port number")
-    return int(raw)
+    return port
 
 
 def configure_logging(level: str) -> None:

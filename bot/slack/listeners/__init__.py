@@ -1,5 +1,5 @@
 """Every listener of the Slack app, registered by concern (as in Slack's bolt-python starter
-template): commands, actions, events. `/finetune` and all `message` events are registered by
+template): commands, actions, events, views. `/finetune` and all `message` events are registered by
 listeners/finetune.py, which imports no torch at import time; without the `finetune` extra,
 listeners/finetune_unavailable.py registers a `/finetune` that says how to install it."""
 
@@ -11,7 +11,7 @@ from slack_bolt import App
 
 from bot.extras import FINETUNE_INSTALL, finetune_unavailable_message
 from bot.slack.context import AppContext
-from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners import actions, commands, events, views
 from bot.slack.services import SlackServices
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ def register_all(app: App, ctx: AppContext, *, services: SlackServices | None = 
     commands.register(app, svc)
     actions.register(app, svc)
     events.register(app, svc)
+    views.register(app, svc)
     unavailable = finetune_unavailable_message()
     if unavailable is None:
         from bot.slack.listeners import finetune

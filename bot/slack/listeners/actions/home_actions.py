@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot.slack.blocks import format_when, reply
 from bot.slack.home import publish_home
-from bot.slack.parsing import parse_time
+from bot.slack.parsing import CommandError, parse_time
 from bot.slack.review import dm_channel, start_review
 from bot.slack.services import SlackServices
 
@@ -56,8 +56,12 @@ def change_time(svc: SlackServices) -> Listener:
     def home_time(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         selected = (action.get("selected_option") or {}).get("value") or action.get("selected_time")
-        if selected:
-            svc.ctx.tutor.set_delivery_time(body["user"]["id"], parse_time(selected))
+        try:
+            at = parse_time(str(selected)) if selected else None
+        except CommandError:  # not one of the menu's values: nothing changes
+            at = None
+        if at is not None:
+            svc.ctx.tutor.set_delivery_time(body["user"]["id"], at)
         publish_home(svc, client, body["user"]["id"])
 
     return home_time

