@@ -105,11 +105,13 @@ class Harness:
         return found[0]["body"]
 
     def click(self, user: str, channel: str, message: Json, action_id: str, *, value: str | None = None,
-              retry_num: int | None = None) -> SlackReply:
-        """Click a button of `message`; with `retry_num`, send it as Slack's retry (X-Slack-Retry-Num)."""
+              retry_num: int | None = None, at: datetime | None = None) -> SlackReply:
+        """Click a button of `message`; with `retry_num`, send it as Slack's retry (X-Slack-Retry-Num);
+        `at`: the click's moment as Slack's action_ts says it (default: the real clock, as Slack's)."""
         if retry_num is None:
             reply = self.sender.block_action(user_id=user, channel_id=channel, message=message,
-                                             action_id=action_id, value=value)
+                                             action_id=action_id, value=value,
+                                             action_ts=None if at is None else at.timestamp())
         else:
             reply = self.sender.post(block_action_body(self.slack, user, channel, message, action_id),
                                      "application/x-www-form-urlencoded",
