@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_standin import SlackStandin
 
 from bot.config import Settings
-from bot.slack.app import build_app, services_of
+from bot.slack.app import build_app, executor_of, services_of
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
 from bot.slack.serve import HttpServer, start_http
@@ -85,7 +85,10 @@ class Harness:
     sender: SlackSender
 
     def close(self) -> None:
+        """Stop as `tutor serve` does: no new requests, the listeners' work finished, then the database
+        (closing a connection while a listener's query runs on it can crash SQLite)."""
         self.server.close()
+        assert executor_of(self.app).wait_idle(30), "listeners still running 30 s after the server closed"
         self.ctx.db.conn.close()
 
     def restart(self) -> Harness:

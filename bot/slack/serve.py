@@ -202,10 +202,13 @@ def serve(settings: Settings, *, http: bool, host: str = "0.0.0.0", port: int | 
     flow = getattr(runtime.app, "finetune_flow", None)
     if flow is not None:
         flow.shutdown(wait=False)  # queued demos are dropped; a running one ends with its child
+    if not finished:
+        # Abandoned threads may still be inside a query: closing a connection under them can crash
+        # SQLite, and they would hold a normal exit. Leave at once; WAL keeps every commit.
+        log.info("stopped")
+        exit_now(0)
     close_open_databases()
     log.info("stopped")
-    if not finished:
-        exit_now(0)  # abandoned threads would hold a normal exit
     return 0
 
 
