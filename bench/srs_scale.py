@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.learning_day import learning_day  # noqa: E402
 from bot.tutor import Rating, Tutor  # noqa: E402
 from content.loader import load_deck_file, shipped_decks  # noqa: E402
-from content.model import MultipleChoice  # noqa: E402
+from content.model import MultipleChoice, Prompt  # noqa: E402
 from storage import learners as learner_store  # noqa: E402
 from storage import reviews as review_store  # noqa: E402
 from storage.db import open_db, transaction  # noqa: E402
@@ -164,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             moment = now + timedelta(minutes=1)
             if isinstance(item.card, MultipleChoice):
                 tutor.answer_choice(user, item.deck, item.card.id, rng.randrange(len(item.card.options)),
+                                    seq=item.seq, now=moment, source="dm")
+            elif isinstance(item.card, Prompt):  # a graded prompt: its model answer, or a word of it
+                text = item.card.model_answer or item.card.question
+                tutor.answer_prompt(user, item.deck, item.card.id, text if rng.random() < 0.8 else text[:20],
                                     seq=item.seq, now=moment, source="dm")
             else:
                 tutor.grade(user, item.deck, item.card.id, Rating(rng.choices(RATINGS, RATING_WEIGHTS)[0]),

@@ -4,11 +4,13 @@
     tutor deck lint PATH [--json]        check it; exit 1 when it has errors
     tutor deck import PATH [--json]      store it (refused on lint errors)
     tutor deck list [--json]             decks in the database
-    tutor deck export DECK --format yaml|json|apkg [-o OUT]
+    tutor deck export DECK --format yaml|json|apkg [-o OUT] [--user NAME]
     tutor review --user NAME [--deck DECK] [--tz ZONE]   review what is due, in the terminal
     tutor test --user NAME [--deck DECK] [--json]        test this pattern: 10 questions, easy to hard
     tutor explain DECK CARD_ID --answer TEXT [--json]    grade an answer to an open prompt
     tutor stats --user NAME [--json]
+    tutor optimize --user NAME [--json]  fit a member's FSRS parameters now (bot/cli_optimize.py)
+    tutor reviews import FILE --user NAME [--deck DECK] [--tz ZONE]   a history from another tool
     tutor serve [--http] [--host H] [--port N]   run the Slack app
     tutor doctor [--json]                token, scopes, database, decks and the demo, as a checklist
     tutor finetune DIR ...               the transfer-learning demo (see `tutor finetune -h`)
@@ -33,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot import cli_explain, cli_test_pattern
+from bot import cli_explain, cli_optimize, cli_reviews, cli_test_pattern
 from bot.config import ConfigError, ServiceError, Settings, load_settings
 from bot.tutor import Tutor, TutorError
 from bot.worker import cli as worker_cli
@@ -181,12 +183,20 @@ def deck_list(args: argparse.Namespace) -> int:
 def deck_export(args: argparse.Namespace) -> int:
     from content.export import export_deck
 
-    deck = _tutor(args).deck(args.deck)
+    tutor = _tutor(args)
+    deck = tutor.deck(args.deck)
+    progress = None
+    if args.user is not None:
+        if args.format != "apkg":
+            raise UsageError("--user adds a member's progress to an Anki package: use it with --format apkg")
+        from bot.anki_export import member_progress
+
+        progress = member_progress(tutor, args.user, args.deck)
     out = Path(args.output)
     if args.output.endswith(("/", os.sep)) or (not out.exists() and not out.suffix):
         out.mkdir(parents=True, exist_ok=True)  # a folder that is not there yet: make it
     try:
-        path = export_deck(deck, args.format, out)
+        path = export_deck(deck, args.format, out, progress=progress)
     except OSError as exc:
         raise UsageError(f"cannot write {out} ({exc.strerror or exc}); choose another -o") from None
     print(path)
@@ -218,6 +228,7 @@ def review(args: argparse.Namespace) -> int:
 
 
 def stats(args: argparse.Namespace) -> int:
+    from bot.cli_review import due_when
     from bot.learning_day import zone
     from bot.pattern_tests import last_results
 
@@ -242,7 +253,9 @@ def stats(args: argparse.Namespace) -> int:
     print(f"  retention (30 days) {retention}, streak {s.streak} day{'s' * (s.streak != 1)}, "
           f"cards learned {s.cards_learned}")
     if s.next_due is not None:
-        print(f"  next due {s.next_due.astimezone(zone(learner.tz)):%Y-%m-%d %H:%M} {learner.tz}")
+        print(f"  next due {due_when(s.next_due, learner.tz, now)}")
+    if s.memory is not None:
+        print(f"  memory model: {s.memory.describe()}")
     for test in tests:
         when = "" if test.finished_at is None else \
             f" on {test.finished_at.astimezone(zone(learner.tz)):%Y-%m-%d}"
@@ -337,6 +350,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
                      help="yaml (editable, imports back), json, or apkg (an Anki package)")
     sub.add_argument("-o", "--output", default="exports",
                      help="a file, or a folder for DECK.EXT (default: exports, made if missing)")
+    sub.add_argument("--user", help="apkg: carry this member's review history and FSRS memory state")
     sub.set_defaults(handler=deck_export)
 
     sub = commands.add_parser("review", help="review what is due, in the terminal",
@@ -366,6 +380,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     from bot import doctor
 
     doctor.add_parser(commands)
+    cli_optimize.add_parser(commands)
+    cli_reviews.add_parser(commands)
     _add_finetune(commands, wanted="finetune" in argv)
     worker_cli.add_parser(commands)
     _accept_db_after_subcommands(parser)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TextIO
 
 from bot.cli_explain import grade_lines
-from bot.learning_day import zone
+from bot.learning_day import learning_day, starts_a_day, zone
 from bot.numbers import whole_number
 from bot.tutor import DueItem, Rating, ReviewResult, Tutor, TutorError
 from content.model import Flashcard, MultipleChoice, Prompt
@@ -198,7 +198,7 @@ class ReviewSession:
         if isinstance(card, MultipleChoice) and card.answer is not None:
             right = f"{card.answer + 1}) {card.options[card.answer]}"
             if result.correct:
-                self.say("✓ Right!")
+                self.say(f"✓ Right! Graded Hard: {result.reason}." if result.reason else "✓ Right!")
             else:
                 self.say(right, first="✗ Not quite. The answer is ", rest="  ")
             for index, line in enumerate(card.solution):
@@ -241,9 +241,19 @@ class ReviewSession:
         if left:  # quit early, or an answer brought a card back today: those come before any "next"
             self.say(f"Still due today: {left} card{'s' * (left != 1)}; run tutor review again to go on.")
         elif stats.next_due is not None and learner is not None:
-            local = stats.next_due.astimezone(zone(learner.tz))
-            when = "now" if stats.next_due <= now else f"in {format_interval(stats.next_due - now)}"
-            self.say(f"Next due: {when} ({local:%Y-%m-%d %H:%M} {learner.tz}).")
+            self.say(f"Next due: {due_when(stats.next_due, learner.tz, now)}.")
+
+
+def due_when(due: datetime, tz: str, now: datetime) -> str:
+    """`now`, `in 2 days (2025-03-05)` counted in learning days, or with the time when a due date is not
+    the start of a learning day (`in 5 hours (2025-03-03 14:00 Europe/Berlin)`)."""
+    if due <= now:
+        return "now"
+    local = due.astimezone(zone(tz))
+    if starts_a_day(due, tz):
+        ahead = (learning_day(due, tz) - learning_day(now, tz)).days
+        return f"in {ahead} day{'s' * (ahead != 1)} ({local:%Y-%m-%d})"
+    return f"in {format_interval(due - now)} ({local:%Y-%m-%d %H:%M} {tz})"
 
 
 def _ms_since(started: float) -> int:

@@ -61,6 +61,12 @@ def day_end(day: date, tz: str) -> datetime:
     return day_start(day + timedelta(days=1), tz)
 
 
+def starts_a_day(moment: datetime, tz: str) -> bool:
+    """Whether `moment` is the start of a learning day in `tz` (where due dates fall: bot/srs.py)."""
+    local = require_aware(moment).astimezone(zone(tz))
+    return local.time() == DAY_STARTS_AT
+
+
 def delivery_moment(day: date, at: time, tz: str) -> datetime:
     """When the daily review of learning day `day` is due, in UTC: local time `at` on that date, or on
     the next calendar date when `at` is before 04:00 (01:00 belongs to the day before)."""

@@ -7,15 +7,18 @@ per learner, in the learner's own zone.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import sqlite_utils
 
 from bot import learning_day as days
+from bot import memory_models
+from bot.srs import Plan
 from bot.tutor_types import DueItem, LearnerStats
-from content.model import Card, card_from_dict
+from content.model import NORMAL_WEEK, Card, CardKind, Deck, PromptMode, card_from_dict
 from storage import decks as deck_store
 from storage import review_stats
 from storage import reviews as review_store
@@ -24,15 +27,67 @@ from storage.learners import EnrollmentRow
 RETENTION_WINDOW = timedelta(days=30)
 
 
+LOOK_AHEAD = 10  # unseen cards of each kind read past the day's new-card slots, for those the concept
+# rules hold back (more held back than this: that day takes more of the other kinds)
+
+
 class DeckCards:
-    """A deck's cards as of one revision: all by id (retired too, for old answers), active in order."""
+    """A deck's cards as of one revision: all by id (retired too, for old answers), active in order,
+    the scheduled kinds in the order they first appear, and which active flashcards teach each
+    concept."""
 
     def __init__(self, row: deck_store.DeckRow, stored: Sequence[deck_store.StoredCard]) -> None:
         self.revision = row.revision
         self.row = row
         self.by_id: dict[str, Card] = {s.card_id: card_from_dict(s.data) for s in stored}
         self.retired = frozenset(s.card_id for s in stored if s.retired_at is not None)
-        self.active = tuple(self.by_id[s.card_id] for s in stored if s.retired_at is None)
+        active_ids = [s.card_id for s in stored if s.retired_at is None]
+        self.active = tuple(self.by_id[i] for i in active_ids)
+        self.position = {card_id: index for index, card_id in enumerate(active_ids)}
+        rules = Deck(slug=row.slug, title=row.title, cards=(), prompts=PromptMode(row.prompts))
+        self.kinds = tuple(dict.fromkeys(c.kind for c in self.active if rules.is_scheduled(c)))
+        self.concept_of: dict[str, str] = {}
+        self.concept_flashcards: dict[str, frozenset[str]] = {}
+        for card_id, card in zip(active_ids, self.active, strict=True):
+            if card.concept is None:
+                continue
+            self.concept_of[card_id] = card.concept
+            if card.kind is CardKind.FLASHCARD:
+                known = self.concept_flashcards.get(card.concept, frozenset())
+                self.concept_flashcards[card.concept] = known | {card_id}
+
+
+class _ConceptRules:
+    """One learner's concept rules for one learning day: at most one card of a (deck, concept) a day,
+    and a concept's questions (multiple choice, graded prompts) only once one of its flashcards was
+    reviewed on an earlier day (so a flashcard failed yesterday cannot come back right before its
+    question today).
+    `reviewed_today` and `learned` (flashcards first reviewed before today) are (deck, card_id)."""
+
+    def __init__(self, reviewed_today: Iterable[tuple[str, str]], learned: set[tuple[str, str]],
+                 decks: dict[str, DeckCards]) -> None:
+        self.decks = decks
+        self.learned = learned
+        self.taken: set[tuple[str, str]] = set()
+        for deck, card_id in reviewed_today:
+            concept = decks[deck].concept_of.get(card_id) if deck in decks else None
+            if concept is not None:
+                self.taken.add((deck, concept))
+
+    def allow(self, deck: str, card: Card) -> bool:
+        """Whether `card` may be shown today; if so, its concept counts as taken from now on."""
+        concept = card.concept
+        if concept is None:
+            return True
+        key = (deck, concept)
+        if key in self.taken:
+            return False
+        if card.kind is not CardKind.FLASHCARD:  # a question (multiple choice, or a graded prompt)
+            teaching = self.decks[deck].concept_flashcards.get(concept)
+            if teaching and not any((deck, card_id) in self.learned for card_id in teaching):
+                return False
+        self.taken.add(key)
+        return True
 
 
 def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[EnrollmentRow],
@@ -40,8 +95,9 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
              deck: str | None = None) -> dict[str, list[DueItem]]:
     """user id -> today's items: per deck at most (reviews_per_day - reviews done today) due reviews
     and (new_per_day - new cards introduced today) new cards; then all reviews by due time (most
-    overdue first), then new cards deck by deck in deck order. Paused learners are not in
-    `enrollments` (the caller drops them)."""
+    overdue first), then new cards deck by deck, their kinds taken in turn (_new_cards). The concept
+    rules (_ConceptRules) hold across both: a card they block waits for a later day, taking no slot.
+    Paused learners are not in `enrollments` (the caller drops them)."""
     today: dict[str, date] = {}
     day_ends: dict[str, datetime] = {}
     by_zone: dict[str, tuple[date, datetime]] = {}  # many learners share a zone: compute once each
@@ -56,9 +112,29 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
     for row in review_store.due_review_rows(db, before=latest_end, user_id=user_id, deck=deck):
         due_rows[row.user_id, row.deck].append(row)
     unseen: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for u, d, card_id in review_store.unseen_card_rows(db, user_id=user_id, deck=deck):
+    for u, d, card_id in review_store.unseen_card_rows(db, user_id=user_id, deck=deck, look_ahead=LOOK_AHEAD):
         unseen[u, d].append(card_id)
-    counts = review_store.day_counts(db, set(today.values()), user_id=user_id)
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # new cards, reviews today
+    reviewed: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    introduced: dict[tuple[str, str], set[str]] = defaultdict(set)  # new cards answered today
+    for u, d, card_id, seq, day in review_store.day_reviews(db, set(today.values()), user_id=user_id):
+        if day == today.get(u):
+            counts[u, d][seq > 1] += 1
+            reviewed[u].append((d, card_id))
+            if seq == 1:
+                introduced[u, d].add(card_id)
+    teaching = [(slug, card_id) for slug, cards in decks.items() for ids in cards.concept_flashcards.values()
+                for card_id in ids]
+    learned: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for u, d, card_id in review_store.reviewed_cards(db, teaching, user_id=user_id):
+        if card_id not in introduced.get((u, d), ()):
+            learned[u].add((d, card_id))
+    rules: dict[str, _ConceptRules] = {}
+
+    def rules_of(u: str) -> _ConceptRules:  # made on first need: most cards have no concept
+        if u not in rules:
+            rules[u] = _ConceptRules(reviewed.get(u, ()), learned.get(u, set()), decks)
+        return rules[u]
 
     reviews: dict[str, list[tuple[datetime, int, DueItem]]] = defaultdict(list)
     new: dict[str, list[DueItem]] = defaultdict(list)
@@ -67,23 +143,84 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
         u, cards = e.user_id, decks[e.deck]
         rank = deck_rank[u]
         deck_rank[u] += 1
-        new_done, reviews_done = counts.get((u, e.deck, today[u]), (0, 0))
+        new_done, reviews_done = counts.get((u, e.deck), (0, 0))
         review_slots = max(0, e.reviews_per_day - reviews_done)
         end = day_ends[u]
-        for row in [r for r in due_rows.get((u, e.deck), ()) if r.due < end][:review_slots]:
+        for row in due_rows.get((u, e.deck), ()):
             card = cards.by_id.get(row.card_id)
-            if card is not None:  # None only if another process imported the deck a moment ago
-                reviews[u].append((row.due, rank, DueItem(deck=e.deck, card=card, is_new=False,
-                                                          seq=row.seq + 1, due=row.due)))
-        for card_id in unseen.get((u, e.deck), [])[:max(0, e.new_per_day - new_done)]:
-            card = cards.by_id.get(card_id)
-            if card is not None:
-                new[u].append(DueItem(deck=e.deck, card=card, is_new=True, seq=1))
+            if review_slots <= 0 or row.due >= end:
+                break
+            if card is None or card.concept is not None and not rules_of(u).allow(e.deck, card):
+                continue
+            review_slots -= 1
+            reviews[u].append((row.due, rank, DueItem(deck=e.deck, card=card, is_new=False, seq=row.seq + 1,
+                                                      due=row.due)))
+        fresh = _new_cards(cards, e.new_per_day, unseen.get((u, e.deck), []), introduced[u, e.deck],
+                           partial(rules_of, u))
+        new[u] += [DueItem(deck=e.deck, card=card, is_new=True, seq=1)
+                   for card in fresh[:max(0, e.new_per_day - new_done)]]
     plan: dict[str, list[DueItem]] = {}
     for u in today:
         ordered = [item for _, _, item in sorted(reviews.get(u, []), key=lambda t: (t[0], t[1]))]
         plan[u] = ordered + new.get(u, [])
     return plan
+
+
+def _new_cards(cards: DeckCards, per_day: int, unseen: Sequence[str], introduced: set[str],
+               rules: Callable[[], _ConceptRules]) -> list[Card]:
+    """The day's new cards not yet answered: the kinds taken in turn (in the order they first appear
+    in the deck), each kind in deck order, skipping what the concept rules hold back, `per_day` in
+    all. The cards already introduced today keep their places, so the day's list does not change
+    while the member answers it. (Card ids are passed along: a card's `id` is a hash, not free.)"""
+    if per_day <= 0 or not unseen:
+        return []
+    ordered: Iterable[str] = unseen  # in deck order already
+    if introduced:
+        ordered = sorted({*unseen, *introduced}, key=lambda i: cards.position.get(i, len(cards.position)))
+    queues: dict[CardKind, deque[tuple[str, Card]]] = {kind: deque() for kind in cards.kinds}
+    for card_id in ordered:
+        card = cards.by_id.get(card_id)
+        queue = None if card is None else queues.get(card.kind)
+        if queue is not None and card is not None:
+            queue.append((card_id, card))
+    chosen: list[Card] = []
+    checker: _ConceptRules | None = None
+    done = 0
+    turns = [q for q in queues.values() if q]
+    while done < per_day and turns:
+        for queue in turns:
+            while queue and done < per_day:
+                card_id, card = queue.popleft()
+                if card_id in introduced:
+                    done += 1
+                    break
+                if card.concept is not None:
+                    checker = checker or rules()
+                    if not checker.allow(cards.row.slug, card):
+                        continue
+                chosen.append(card)
+                done += 1
+                break
+        turns = [q for q in turns if q]
+    return chosen
+
+
+def schedule_plan(db: sqlite_utils.Database, user_id: str, cards: DeckCards, card_id: str, tz: str) -> Plan:
+    """What scheduling one member's card depends on besides its state: their zone, the deck's
+    retention and easy days, the FSRS parameters in use for them (bot.memory_models), and the load of
+    each day (their other cards due then), which is read only when the fuzz range needs it."""
+    deck = cards.row.slug
+
+    def load(first: date, last: date) -> dict[date, int]:
+        counts: dict[date, int] = defaultdict(int)
+        start, end = days.day_start(first, tz), days.day_end(last, tz)
+        for due, found in review_store.due_load(db, user_id, start=start, end=end, exclude=(deck, card_id)):
+            counts[days.learning_day(due, tz)] += found
+        return counts
+
+    return Plan(tz=tz, desired_retention=cards.row.desired_retention,
+                parameters=memory_models.in_use(db, user_id, deck).parameters,
+                easy_days=cards.row.easy_days or NORMAL_WEEK, load=load)
 
 
 def streak(review_days_desc: Sequence[date], today: date) -> int:

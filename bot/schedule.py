@@ -1,5 +1,8 @@
-"""Timed work, with APScheduler 3.x: one job, a tick at the start of every minute (and once right at
-start-up, which makes up what was missed while the bot was down).
+"""Timed work, with APScheduler 3.x: a tick at the start of every minute (and once right at start-up,
+which makes up what was missed while the bot was down), and every FIT_EVERY the memory-model fits
+that are due (bot.memory_models.run_due_fits: weekly, or after a few hundred new reviews). APScheduler
+runs each job on its own pool thread, so a fit never delays a tick, and the fits use their own
+database connection, so they hold no lock a request waits on.
 
 The rows in SQLite are the truth: each tick reads the learners (delivery time, zone) and the channel
 schedules and does whatever is due, so a schedule added by a command is picked up at the next tick
@@ -19,17 +22,22 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
+from bot.memory_models import FitReport, run_due_fits
 from bot.slack.assignments import NoticeReport, send_notices
 from bot.slack.context import AppContext
 from bot.slack.delivery import DeliveryReport, run_due_deliveries
 from bot.slack.qotd import ChannelReport, run_channel_posts
 from bot.slack.services import SlackServices
+from storage.db import ThreadLocalDatabases
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "tutor-tick"
+FIT_JOB_ID = "tutor-memory-models"
+FIT_EVERY_MINUTES = 15
 
 
 @dataclass(frozen=True)
@@ -68,12 +76,33 @@ def _safe_tick(svc: SlackServices, client: WebClient) -> None:
         log.exception("scheduled tick failed")
 
 
+def fit_memory_models(svc: SlackServices, databases: ThreadLocalDatabases) -> list[FitReport]:
+    """The memory-model fits due now, on this thread's own connection (an in-memory database, which
+    cannot be opened twice, is used under the tutor's lock instead). Each member and deck is fitted
+    on its own: one failure is recorded and the others go on (run_due_fits)."""
+    if databases.path is None:
+        with svc.ctx.tutor.lock:
+            return run_due_fits(databases.shared, svc.now())
+    return run_due_fits(databases.get(), svc.now())
+
+
+def _safe_fits(svc: SlackServices, databases: ThreadLocalDatabases) -> None:
+    try:
+        fit_memory_models(svc, databases)
+    except Exception:  # e.g. the database was locked past its timeout: the next run tries again
+        log.exception("memory-model fits failed")
+
+
 def build_scheduler(svc: SlackServices, client: WebClient) -> BackgroundScheduler:
-    """A scheduler (not started) with the minute tick; its first run is immediate (catch-up)."""
+    """A scheduler (not started) with the minute tick, whose first run is immediate (catch-up), and
+    the memory-model fits every FIT_EVERY_MINUTES."""
     scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(_safe_tick, CronTrigger(second=0, timezone=UTC), args=(svc, client), id=JOB_ID,
                       max_instances=1, coalesce=True, misfire_grace_time=50,
                       next_run_time=datetime.now(UTC), replace_existing=True)
+    scheduler.add_job(_safe_fits, IntervalTrigger(minutes=FIT_EVERY_MINUTES, timezone=UTC),
+                      args=(svc, ThreadLocalDatabases(svc.ctx.db)), id=FIT_JOB_ID, max_instances=1,
+                      coalesce=True, replace_existing=True)
     return scheduler
 
 

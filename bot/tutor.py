@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 
 from bot import learning_day as days
+from bot import memory_models
 from bot.concepts.grade import ConceptGrade
 from bot.concepts.grading import PromptGrader, grade_answer
 from bot.explain import PromptResult, rating_for
-from bot.planning import DeckCards, learner_stats, plan_due
-from bot.srs import DEFAULT_PARAMETERS, Srs
+from bot.grading import MEDIAN_OF, TIMED_SOURCES, grade_choice
+from bot.planning import DeckCards, learner_stats, plan_due, schedule_plan
+from bot.srs import Plan, Srs
 from bot.tutor_types import (
     CardStats,
     DeckSummary,
@@ -37,7 +38,7 @@ from bot.tutor_types import (
 )
 from bot.zones import ZoneFallback
 from content.lint import Severity, lint_deck
-from content.model import Card, CardKind, Deck, MultipleChoice, Prompt, PromptMode
+from content.model import NORMAL_WEEK, Card, CardKind, Deck, MultipleChoice, Prompt, PromptMode
 from storage import decks as deck_store
 from storage import learners as learner_store
 from storage import learning as learning_store
@@ -50,7 +51,9 @@ from storage.timefmt import iso
 __all__ = ["CardStats", "DeckSummary", "DueItem", "ImportResult", "Learner", "LearnerStats", "Rating",
            "ReviewResult", "Tutor", "TutorError", "SOURCES"]
 
-SOURCES = ("cli", "dm", "channel")  # where an answer came from, as stored in the review log
+# Where an answer came from, as stored in the review log. A new source (another way to answer) is
+# added here and passed to `_record` by the method that grades it; nothing else needs to change.
+SOURCES = ("cli", "dm", "channel", "import")
 MAX_PER_DAY = 1000
 
 
@@ -58,17 +61,17 @@ class Tutor:
     """One tutor over one database. Thread-safe for use by a web server's threads (one lock around
     the shared connection); several processes on one file are safe through SQLite's own locking.
 
-    `fuzzing` (default on) spreads due dates as FSRS does; tests turn it off to get exact intervals.
-    `parameters` are FSRS's 21 weights (default: fsrs's own defaults). `grader` grades answers to
-    open prompts (default: bot.concepts.grading.grade_answer, the bot's one entry point)."""
+    `fuzzing` (default on) spreads due dates over FSRS's fuzz range, deterministically (bot/srs.py);
+    tests turn it off to get exact intervals. FSRS's parameters for each member and deck come from
+    bot.memory_models (a member's own fit, the deck's team prior, or the defaults). `grader` grades
+    answers to open prompts (default: bot.concepts.grading.grade_answer, the bot's one entry point)."""
 
     def __init__(self, db: sqlite_utils.Database, *, default_tz: str = "UTC", fuzzing: bool = True,
-                 parameters: Sequence[float] = DEFAULT_PARAMETERS,
                  grader: PromptGrader = grade_answer) -> None:
         self.db = db
         self.grader = grader
         self.default_tz = self._zone_name(default_tz)
-        self.srs = Srs(parameters=parameters, fuzzing=fuzzing)
+        self.srs = Srs(fuzzing=fuzzing)
         self.lock = threading.RLock()
         self._decks: dict[str, DeckCards] = {}
         self._stored_zones = ZoneFallback()
@@ -89,7 +92,8 @@ class Tutor:
             counts = deck_store.import_cards(
                 self.db, slug=deck.slug, title=deck.title, description=deck.description,
                 desired_retention=deck.desired_retention, source=source, cards=records,
-                now=self._utc(now or datetime.now(UTC)), prompts=deck.prompts.value)
+                now=self._utc(now or datetime.now(UTC)), prompts=deck.prompts.value,
+                easy_days=deck.easy_days)
             self._decks.pop(deck.slug, None)
         return ImportResult(deck=deck.slug, added=counts.added, updated=counts.updated,
                             retired=counts.retired, unchanged=counts.unchanged, restored=counts.restored)
@@ -105,7 +109,7 @@ class Tutor:
         info = self._deck_info(slug)
         return Deck(slug=slug, title=info.row.title, cards=info.active,
                     desired_retention=info.row.desired_retention, description=info.row.description,
-                    prompts=PromptMode(info.row.prompts))
+                    prompts=PromptMode(info.row.prompts), easy_days=info.row.easy_days or NORMAL_WEEK)
 
     def card(self, deck: str, card_id: str) -> Card:
         """A card of the deck by id, retired ones included (an old message or test may name one)."""
@@ -252,18 +256,24 @@ class Tutor:
         return 1 if state is None else state.seq + 1
 
     def next_intervals(self, user_id: str, deck: str, card_id: str, now: datetime) -> dict[Rating, timedelta]:
-        """The interval each button would give, for showing on the buttons before the click
-        (without fuzz, so a label never promises a random number)."""
+        """The interval, in learning days, each button would give now, for showing on the buttons before
+        the click: the fuzz is drawn per card and review, so the label is what the click gives (on the
+        same learning day, unless other cards of the member fall due in between)."""
+        moment = self._aware(now)
         with self.lock:
             info = self._deck_info(deck)
             self._card(info, deck, card_id)
             state = review_store.get_state(self.db, user_id, deck, card_id)
-        preview = self.srs.preview(state, self._aware(now), info.row.desired_retention)
-        return {Rating(k): v for k, v in preview.items()}
+            plan = self._schedule_plan(user_id, info, card_id)
+            preview = self.srs.preview(state, user_id=user_id, deck=deck, card_id=card_id, now=moment,
+                                       plan=plan)
+        return {Rating(k): timedelta(days=v) for k, v in preview.items()}
 
     def answer_choice(self, user_id: str, deck: str, card_id: str, choice: int, *, seq: int, now: datetime,
                       duration_ms: int | None = None, source: str = "cli") -> ReviewResult:
-        """Grade a multiple-choice answer (`choice` 0-based): right = Good, wrong = Again."""
+        """Grade a multiple-choice answer (`choice` 0-based) by bot.grading's rule: wrong = Again; right
+        = Good, or Hard on first sight or when much slower than the member's usual answers (guesses
+        must not inflate intervals). `duration_ms`: from showing the question to the click."""
         card = self._card(self._deck_info(deck), deck, card_id)
         if not isinstance(card, MultipleChoice):
             raise TutorError("this card is not a multiple-choice question")
@@ -272,8 +282,14 @@ class Tutor:
         if not 0 <= choice < len(card.options):
             raise TutorError(f"choose an option between 1 and {len(card.options)}")
         correct = choice == card.answer
-        return self._record(user_id, deck, card_id, Rating.GOOD if correct else Rating.AGAIN, choice, correct,
-                            seq=seq, now=now, duration_ms=duration_ms, source=source)
+        timed = source in TIMED_SOURCES and duration_ms is not None
+        with self.lock:
+            recent = (review_store.answer_times(self.db, user_id, sources=TIMED_SOURCES, limit=MEDIAN_OF)
+                      if timed else [])
+        grade = grade_choice(correct, first_review=seq == 1, duration_ms=duration_ms if timed else None,
+                             recent_ms=recent)
+        return self._record(user_id, deck, card_id, grade.rating, choice, correct, seq=seq, now=now,
+                            duration_ms=duration_ms, source=source, reason=grade.reason)
 
     def grade(self, user_id: str, deck: str, card_id: str, rating: Rating, *, seq: int, now: datetime,
               duration_ms: int | None = None, source: str = "cli") -> ReviewResult:
@@ -325,9 +341,27 @@ class Tutor:
             raise TutorError(f"the prompt {card_id} has no key concepts to grade an answer against")
         return card
 
+    def record_imported(self, user_id: str, deck: str, card_id: str, rating: Rating, *, seq: int,
+                        now: datetime, duration_ms: int | None, tz: str) -> ReviewResult:
+        """Record a review from another tool's history (bot/history_import.py), in learning days of
+        `tz`; call it inside the import's transaction to make the whole import one."""
+        return self._record(user_id, deck, card_id, Rating(rating), None, None, seq=seq, now=now,
+                            duration_ms=duration_ms, source="import", tz=tz)
+
+    def _schedule_plan(self, user_id: str, info: DeckCards, card_id: str, tz: str | None = None) -> Plan:
+        """Everything scheduling this card of this member depends on besides its state (under the lock)."""
+        return schedule_plan(self.db, user_id, info, card_id, tz or self._learner_tz(user_id))
+
+    def _learner_tz(self, user_id: str) -> str:
+        learner = self.learner(user_id)
+        return learner.tz if learner is not None else self.default_tz
+
     def _record(self, user_id: str, deck: str, card_id: str, rating: Rating, choice: int | None,
                 correct: bool | None, *, seq: int, now: datetime, duration_ms: int | None,
-                source: str) -> ReviewResult:
+                source: str, reason: str | None = None, tz: str | None = None) -> ReviewResult:
+        """Store one graded answer from any source (SOURCES) once: idempotent on `seq`, scheduled with
+        the member's parameters in learning days (of `tz`, default the member's zone). Every way of
+        answering ends here."""
         moment = self._utc(now)
         if source not in SOURCES:
             raise TutorError(f"unknown answer source {source!r} (one of {', '.join(SOURCES)})")
@@ -336,6 +370,7 @@ class Tutor:
         with self.lock:
             info = self._deck_info(deck)
             learner = self.learner(user_id) or self.ensure_learner(user_id)
+            zone_name = tz or learner.tz
             try:
                 with transaction(self.db):
                     before = review_store.get_state(self.db, user_id, deck, card_id)
@@ -343,19 +378,18 @@ class Tutor:
                     if seq <= current:
                         stored = review_store.latest_review(self.db, user_id, deck, card_id)
                         if stored is not None:
-                            return self._result(stored, duplicate=True)
+                            return self._result(stored, duplicate=True, tz=zone_name)
                     if seq != current + 1:
                         raise TutorError("this question is out of date; ask for your next card")
                     if card_id in info.retired:
                         raise TutorError("this card was removed from its deck")
                     scheduled = self.srs.review(before, user_id=user_id, deck=deck, card_id=card_id,
                                                 rating=int(rating), now=moment,
-                                                desired_retention=info.row.desired_retention,
-                                                duration_ms=duration_ms)
+                                                plan=self._schedule_plan(user_id, info, card_id, zone_name))
                     record = ReviewRecord(
                         user_id=user_id, deck=deck, card_id=card_id, seq=seq, rating=int(rating),
                         choice=choice, correct=correct, reviewed_at=moment,
-                        learning_day=days.learning_day(moment, learner.tz), duration_ms=duration_ms,
+                        learning_day=days.learning_day(moment, zone_name), duration_ms=duration_ms,
                         source=source, before=before, due=scheduled.after.due, leech=scheduled.leech)
                     review_store.record_review(self.db, record, scheduled.after)
             except sqlite3.IntegrityError:
@@ -363,8 +397,8 @@ class Tutor:
                 stored = review_store.latest_review(self.db, user_id, deck, card_id)
                 if stored is None or stored.seq < seq:
                     raise
-                return self._result(stored, duplicate=True)
-        return self._result(record, duplicate=False)
+                return self._result(stored, duplicate=True, tz=zone_name)
+        return self._result(record, duplicate=False, tz=zone_name, reason=reason)
 
     def undo_last(self, user_id: str) -> ReviewResult | None:
         """Remove the user's last review and restore the card's state before it. Returns the review
@@ -374,7 +408,7 @@ class Tutor:
             if record is None:
                 return None
             review_store.undo_review(self.db, record)
-        return self._result(record, duplicate=False)
+        return self._result(record, duplicate=False, tz=self._learner_tz(user_id))
 
     def unsuspend(self, user_id: str, deck: str, card_id: str) -> bool:
         """Bring back a suspended card (a leech); False when it was not suspended."""
@@ -384,11 +418,13 @@ class Tutor:
                 return False
             return review_store.set_suspended(self.db, user_id, deck, card_id, None)
 
-    def _result(self, record: ReviewRecord, *, duplicate: bool) -> ReviewResult:
+    def _result(self, record: ReviewRecord, *, duplicate: bool, tz: str,
+                reason: str | None = None) -> ReviewResult:
         card = self._card(self._deck_info(record.deck), record.deck, record.card_id)
+        interval = days.learning_day(record.due, tz) - record.learning_day
         return ReviewResult(deck=record.deck, card=card, rating=Rating(record.rating), correct=record.correct,
-                            choice=record.choice, due=record.due, interval=record.due - record.reviewed_at,
-                            duplicate=duplicate, leech=record.leech, seq=record.seq)
+                            choice=record.choice, due=record.due, interval=interval, duplicate=duplicate,
+                            leech=record.leech, seq=record.seq, reason=reason)
 
     def _card(self, info: DeckCards, deck: str, card_id: str) -> Card:
         card = info.by_id.get(card_id)
@@ -401,7 +437,8 @@ class Tutor:
         with self.lock:
             learner = self._require_learner(user_id)
             new_today = sum(1 for item in self.due_cards(user_id, now) if item.is_new)
-            return learner_stats(self.db, learner.user_id, learner.tz, self._aware(now), new_today=new_today)
+            found = learner_stats(self.db, learner.user_id, learner.tz, self._aware(now), new_today=new_today)
+            return replace(found, memory=memory_models.status(self.db, user_id, learner.decks))
 
     def card_stats(self, deck: str) -> list[CardStats]:
         """Per active scheduled card of the deck, in deck order: attempts by everyone, % right and

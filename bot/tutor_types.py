@@ -96,17 +96,56 @@ class ReviewResult:
     rating: Rating
     correct: bool | None  # None for a self-graded flashcard
     choice: int | None  # the option chosen, for multiple choice
-    due: datetime  # next due, UTC
-    interval: timedelta
+    due: datetime  # next due, UTC: the start (04:00 local) of the learning day it falls on
+    interval: timedelta  # whole learning days from this review's day to the due day
     duplicate: bool  # True when this answer had already been recorded (retry, double click)
     leech: bool  # True when this review suspended the card (8 lapses)
     seq: int = 0  # the seq this review was stored under
+    reason: str | None = None  # why a right multiple-choice answer was graded Hard (bot/grading.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {"deck": self.deck, "card_id": self.card.id, "rating": self.rating.name.lower(),
                 "correct": self.correct, "choice": self.choice, "due": _iso(self.due),
-                "interval_days": self.interval.total_seconds() / 86_400, "duplicate": self.duplicate,
-                "leech": self.leech, "seq": self.seq}
+                "interval_days": self.interval.days, "duplicate": self.duplicate,
+                "leech": self.leech, "seq": self.seq, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class MemoryModelStatus:
+    """Whether the member's memory model (FSRS's parameters) is personalised (bot/memory_models.py)."""
+
+    kind: str  # personal: fitted on their reviews | team: the deck's team prior | default: FSRS's own
+    reviews: int  # the member's history: reviews here and imported
+    needed: int  # the history from which a personal fit is tried
+    fitted_at: datetime | None = None  # of the model in use (UTC)
+    fit_reviews: int | None = None  # reviews the model in use learned from
+    deck: str | None = None  # whose team prior
+
+    @property
+    def personalised(self) -> bool:
+        return self.kind == "personal"
+
+    def describe(self) -> str:
+        """One line for `tutor stats` and the App Home."""
+        when = f" {self.fitted_at:%Y-%m-%d}" if self.fitted_at is not None else ""
+        if self.kind == "personal":
+            return f"personalised (fitted{when} on {self.fit_reviews or 0:,} of your reviews)"
+        if self.kind == "team":
+            return (f"the team's, of {self.deck} (fitted{when} on {self.fit_reviews or 0:,} reviews); "
+                    f"yours from {self.needed:,} reviews, you have {self.reviews:,}")
+        return f"FSRS defaults; personalised from {self.needed:,} reviews, you have {self.reviews:,}"
+
+    def short(self) -> str:
+        """A few words for a narrow field (App Home)."""
+        if self.kind == "personal":
+            return "Personalised"
+        prefix = "Team prior" if self.kind == "team" else "Defaults"
+        return f"{prefix} · {self.reviews:,}/{self.needed:,} reviews"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "personalised": self.personalised, "reviews": self.reviews,
+                "needed": self.needed, "fitted_at": _iso(self.fitted_at), "fit_reviews": self.fit_reviews,
+                "deck": self.deck}
 
 
 @dataclass(frozen=True)
@@ -121,12 +160,14 @@ class LearnerStats:
     cards_learned: int  # cards of the learner's decks reviewed at least once
     next_due: datetime | None  # UTC; the earliest due of those cards (may be in the past: due now)
     new_today: int = 0  # new cards today's limits still let in
+    memory: MemoryModelStatus | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "due_now": self.due_now, "due_today": self.due_today,
                 "new_today": self.new_today, "reviewed_today": self.reviewed_today,
                 "reviewed_this_week": self.reviewed_this_week, "retention_30d": self.retention_30d,
-                "streak": self.streak, "cards_learned": self.cards_learned, "next_due": _iso(self.next_due)}
+                "streak": self.streak, "cards_learned": self.cards_learned, "next_due": _iso(self.next_due),
+                "memory_model": None if self.memory is None else self.memory.to_dict()}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The Anki package uses one Basic (front/back) note type: a flashcard is its front
 multiple-choice question is a note whose front lists the options A, B… and whose back gives the
 answer, the solution, the hint and the common mistakes; an open prompt shows its guidance on the
 back. Model and deck ids derive from the slug and each note's guid from the card id, so importing a
-re-export into Anki updates the notes instead of duplicating them.
+re-export into Anki updates the notes instead of duplicating them. With a member's progress the
+package also carries their review history and FSRS memory state (content/anki_progress.py).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import hashlib
 import html
 import json
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
 import genanki
 
+from content.anki_progress import MemberProgress, with_progress
 from content.model import Card, Deck, Flashcard, MultipleChoice, option_letter
 from content.yaml_deck import dump_yaml_deck
 
@@ -32,14 +35,17 @@ ol.options { list-style-type: upper-alpha; }
 """
 
 
-def export_deck(deck: Deck, fmt: str, out: Path) -> Path:
+def export_deck(deck: Deck, fmt: str, out: Path, *, progress: MemberProgress | None = None) -> Path:
     """Write `deck` as `fmt` to the file `out`, or to `out/<slug>.<ext>` when `out` is a directory.
     Returns the path written. The file is replaced atomically: a failed export leaves the old one.
     Its permissions are those of any new file (0666 less the umask, so group-readable as usual);
-    tempfile.mkstemp would make it 0600."""
+    tempfile.mkstemp would make it 0600. `progress` (Anki packages only) adds a member's review
+    history, due dates and FSRS memory state (content/anki_progress.py)."""
     fmt = fmt.casefold()
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if progress is not None and fmt != "apkg":
+        raise ValueError(f"a member's progress goes into an Anki package (apkg), not {fmt}")
     out = Path(out)
     target = out / f"{deck.slug}{_SUFFIX[fmt]}" if out.is_dir() else out
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -52,6 +58,9 @@ def export_deck(deck: Deck, fmt: str, out: Path) -> Path:
             tmp.write_text(json.dumps(deck.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         else:
             genanki.Package(anki_deck(deck)).write_to_file(str(tmp))
+            if progress is not None:
+                with tempfile.TemporaryDirectory(dir=target.parent) as workdir:
+                    with_progress(tmp, stable_anki_id("deck", deck.slug), progress, Path(workdir))
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -141,6 +141,17 @@ def _deck_issues(deck: Deck) -> Iterator[LintIssue]:
         yield issue
     if not deck.cards:
         yield error("no-cards", "deck has no cards", None)
+    by_concept: dict[str, list[Card]] = {}
+    for card in deck.cards:
+        if card.concept is not None:
+            by_concept.setdefault(normalize_text(card.concept).casefold(), []).append(card)
+    for concept, cards in by_concept.items():
+        if len(cards) == 1:  # a concept groups cards on one idea: one card alone is likely a typo
+            yield warning("lone-concept", f"concept {cards[0].concept!r} is on this card only; cards on one "
+                          "idea share a concept (a typo?)", cards[0].line, cards[0])
+        if not concept:
+            yield error("empty-text", "`concept` is empty; leave it out or name the idea", cards[0].line,
+                        cards[0])
 
 
 def _card_issues(card: Card) -> Iterator[LintIssue]:

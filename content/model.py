@@ -5,6 +5,16 @@ text twice keeps the id (and the review history keyed on it). Editing that text 
 the importer retires the old one rather than deleting it. Explanations (solution, hint, common
 mistakes, guidance, key concepts, model answer) are not part of the id: fixing a typo in a hint
 keeps the learner's history.
+
+`concept` (optional, any card kind) names the idea a card tests; the flashcard and the
+multiple-choice questions on one idea share it. The planner shows at most one card of a concept a
+day to a member, and a concept's question only after its flashcard was reviewed on an earlier day
+(bot/planning.py). It is not part of the id either. (A prompt's key `concepts` are something else:
+the ideas its answer is graded on.)
+
+A deck's `easy_days` are Anki's easy days: the share of a normal day's reviews each weekday should
+get (Monday first; 1.0 normal, 0.5 reduced, 0.0 as few as possible). Due dates are spread inside
+FSRS's fuzz range to honour them (bot/srs.py).
 """
 
 from __future__ import annotations
@@ -89,6 +99,7 @@ class Flashcard:
     front: str
     back: str
     level: str | None = None
+    concept: str | None = None  # cards on one idea share it: at most one of them a day (module doc)
     line: int | None = field(default=None, compare=False)  # where it starts in its source, 1-based
 
     kind = CardKind.FLASHCARD
@@ -117,6 +128,7 @@ class MultipleChoice:
     hint: str | None = None
     mistakes: tuple[str, ...] = ()
     level: str | None = None
+    concept: str | None = None
     line: int | None = field(default=None, compare=False)
 
     kind = CardKind.MCQ
@@ -163,6 +175,7 @@ class Prompt:
     concepts: tuple[KeyConcept, ...] = ()
     level: str | None = None
     model_answer: str | None = None
+    concept: str | None = None
     line: int | None = field(default=None, compare=False)
 
     kind = CardKind.PROMPT
@@ -207,12 +220,13 @@ class Field:
 
 
 _LEVEL = Field("level", Shape.TEXT)
+_CONCEPT = Field("concept", Shape.TEXT)  # the idea the card tests (see the module doc)
 CARD_FIELDS: dict[CardKind, tuple[Field, ...]] = {
-    CardKind.FLASHCARD: (_LEVEL, Field("front", Shape.TEXT, True), Field("back", Shape.TEXT, True)),
-    CardKind.MCQ: (_LEVEL, Field("question", Shape.TEXT, True), Field("options", Shape.TEXTS),
+    CardKind.FLASHCARD: (_LEVEL, _CONCEPT, Field("front", Shape.TEXT, True), Field("back", Shape.TEXT, True)),
+    CardKind.MCQ: (_LEVEL, _CONCEPT, Field("question", Shape.TEXT, True), Field("options", Shape.TEXTS),
                    Field("answer", Shape.ANSWER), Field("solution", Shape.TEXT_OR_TEXTS),
                    Field("hint", Shape.TEXT), Field("mistakes", Shape.TEXT_OR_TEXTS)),
-    CardKind.PROMPT: (_LEVEL, Field("question", Shape.TEXT, True), Field("guidance", Shape.TEXT),
+    CardKind.PROMPT: (_LEVEL, _CONCEPT, Field("question", Shape.TEXT, True), Field("guidance", Shape.TEXT),
                       Field("concepts", Shape.CONCEPTS), Field("model_answer", Shape.TEXT)),
 }
 CARD_CLASSES: dict[CardKind, type[Flashcard] | type[MultipleChoice] | type[Prompt]] = {
@@ -309,6 +323,30 @@ def slugify(text: str) -> str:
     return _SLUG.sub("-", text.casefold()).strip("-")[:60] or "deck"
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+NORMAL_WEEK: tuple[float, ...] = (1.0,) * 7
+
+
+def easy_days_to_dict(week: tuple[float, ...]) -> dict[str, float]:
+    """The lighter days only, by weekday name: {"sat": 0.5, "sun": 0.5}."""
+    return {name: share for name, share in zip(WEEKDAYS, week, strict=True) if share != 1.0}
+
+
+def easy_days_from_dict(data: dict[str, float] | None) -> tuple[float, ...]:
+    """Inverse of easy_days_to_dict (a weekday may be spelt out: `Sunday`); ValueError naming a bad
+    day or share."""
+    week = list(NORMAL_WEEK)
+    for name, share in (data or {}).items():
+        key = str(name).strip().casefold()[:3]
+        if key not in WEEKDAYS:
+            raise ValueError(f"{name!r} is not a weekday (use {', '.join(WEEKDAYS)})")
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0.0 <= share <= 1.0:
+            raise ValueError(f"the share of a normal day's reviews on {key} must be a number 0-1, "
+                             f"not {describe_value(share)}")
+        week[WEEKDAYS.index(key)] = float(share)
+    return tuple(week)
+
+
 @dataclass(frozen=True)
 class Deck:
     """A named, ordered set of cards. `slug` is the deck's id in commands (`/tutor join SLUG`)."""
@@ -319,6 +357,7 @@ class Deck:
     desired_retention: float = 0.9
     description: str | None = None
     prompts: PromptMode = PromptMode.GRADED
+    easy_days: tuple[float, ...] = NORMAL_WEEK  # Monday first, see the module doc
 
     def card(self, card_id: str) -> Card | None:
         return next((c for c in self.cards if c.id == card_id), None)
@@ -342,4 +381,4 @@ class Deck:
     def to_dict(self) -> dict[str, Any]:
         return {"slug": self.slug, "title": self.title, "desired_retention": self.desired_retention,
                 "description": self.description, "prompts": self.prompts.value,
-                "cards": [c.to_dict() for c in self.cards]}
+                "easy_days": easy_days_to_dict(self.easy_days), "cards": [c.to_dict() for c in self.cards]}

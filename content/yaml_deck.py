@@ -5,12 +5,15 @@
     description: optional text
     desired_retention: 0.9             # optional, 0.7-0.99
     prompts: graded                    # optional: graded (default) | reflection
+    easy_days: {sat: 0.5, sun: 0.5}    # optional: lighter weekdays, share of a normal day (0-1)
     cards:
       - type: flashcard                # flashcard | mcq | prompt
         level: beginner
+        concept: overfitting           # optional, any card kind: cards on one idea share it
         front: What is overfitting?
         back: Fitting the training data's noise, so new data is predicted badly.
       - type: mcq
+        concept: overfitting
         question: Which sign best indicates overfitting?
         options: [Training loss falls while validation loss rises, Both losses stay high]
         answer: A                      # a letter, or the exact text of an option
@@ -53,6 +56,7 @@ from content.lint import LintIssue, Severity, retention_issue, sort_issues
 from content.model import (
     CARD_CLASSES,
     CARD_FIELDS,
+    NORMAL_WEEK,
     Card,
     CardKind,
     Deck,
@@ -61,6 +65,8 @@ from content.model import (
     KeyConcept,
     PromptMode,
     Shape,
+    easy_days_from_dict,
+    easy_days_to_dict,
     normalize_text,
     option_letter,
     slugify,
@@ -88,7 +94,7 @@ class DeckSyntax:
 
     @property
     def top_keys(self) -> tuple[str, ...]:
-        return (self.slug_key, "title", "description", "desired_retention", "prompts", "cards")
+        return (self.slug_key, "title", "description", "desired_retention", "prompts", "easy_days", "cards")
 
     def card_keys(self, kind: CardKind) -> tuple[str, ...]:
         return (self.kind_key, *self.derived_keys, *(spec.name for spec in CARD_FIELDS[kind]))
@@ -306,6 +312,7 @@ def read_deck(root: Node, syntax: DeckSyntax, *, default_slug: str) -> tuple[Dec
             reader.note(issue.severity, issue.code, issue.message, where)
     description = reader.text(top, "description")
     prompts = _prompt_mode(reader, top)
+    easy_days = _easy_days(reader, top)
     reader.flush(None)
 
     if "cards" not in top:
@@ -325,8 +332,28 @@ def read_deck(root: Node, syntax: DeckSyntax, *, default_slug: str) -> tuple[Dec
             cards.append(card)
     deck = Deck(slug=slug, title=title or slug, cards=tuple(cards),
                 desired_retention=DEFAULT_RETENTION if retention is None else retention,
-                description=description, prompts=prompts)
+                description=description, prompts=prompts, easy_days=easy_days)
     return deck, sort_issues(reader.issues)
+
+
+def _easy_days(reader: _Reader, top: dict[str, _Entry]) -> tuple[float, ...]:
+    """`easy_days: {sat: 0.5, sun: 0}`: weekday -> share of a normal day's reviews (0-1)."""
+    node = top["easy_days"][1] if "easy_days" in top else None
+    if node is None or isinstance(node, ScalarNode) and reader.is_null(node):
+        return NORMAL_WEEK
+    if not isinstance(node, MappingNode):
+        reader.bad("easy_days must be a mapping of weekdays to the share of a normal day's reviews, e.g. "
+                   "{sat: 0.5, sun: 0.5}", node)
+        return NORMAL_WEEK
+    days = reader.mapping(node)
+    shares = {day: reader.number(days, day) for day in days}
+    if any(share is None for share in shares.values()):
+        return NORMAL_WEEK  # reader.number named the value that is not a number
+    try:
+        return easy_days_from_dict({day: share for day, share in shares.items() if share is not None})
+    except ValueError as exc:
+        reader.bad(f"easy_days: {exc}", node)
+        return NORMAL_WEEK
 
 
 def _prompt_mode(reader: _Reader, top: dict[str, _Entry]) -> PromptMode:
@@ -457,6 +484,8 @@ def dump_yaml_deck(deck: Deck) -> str:
     data["desired_retention"] = deck.desired_retention
     if deck.prompts is not PromptMode.GRADED:  # the default is not written, as before the setting
         data["prompts"] = deck.prompts.value
+    if deck.easy_days != NORMAL_WEEK:
+        data["easy_days"] = easy_days_to_dict(deck.easy_days)
     data["cards"] = [card_to_yaml_dict(c) for c in deck.cards]
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
                      width=1_000_000)

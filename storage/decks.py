@@ -52,6 +52,7 @@ class DeckRow:
     active_cards: int
     learners: int  # enrolled now
     prompts: str = "graded"  # content.model.PromptMode's value
+    easy_days: tuple[float, ...] | None = None  # share of a normal day's reviews, Monday first; None: normal
 
 
 @dataclass(frozen=True)
@@ -69,20 +70,23 @@ def _dump(data: dict[str, Any]) -> str:
 
 def import_cards(db: sqlite_utils.Database, *, slug: str, title: str, description: str | None,
                  desired_retention: float, source: str | None, cards: Sequence[CardRecord],
-                 now: datetime, prompts: str = "graded") -> ImportCounts:
+                 now: datetime, prompts: str = "graded",
+                 easy_days: Sequence[float] | None = None) -> ImportCounts:
     """Store the deck and make `cards` (in deck order) its active cards, all in one transaction."""
     stamp = iso(now)
+    normal = easy_days is None or all(share == 1.0 for share in easy_days)
+    week = None if normal or easy_days is None else json.dumps(list(easy_days))
     added = restored = updated = unchanged = 0
     with transaction(db) as conn:
         exists = conn.execute("SELECT 1 FROM decks WHERE slug = ?", (slug,)).fetchone()
         if exists:
             conn.execute("UPDATE decks SET title = ?, description = ?, desired_retention = ?, source = ?,"
-                         " imported_at = ?, prompts = ? WHERE slug = ?",
-                         (title, description, desired_retention, source, stamp, prompts, slug))
+                         " imported_at = ?, prompts = ?, easy_days = ? WHERE slug = ?",
+                         (title, description, desired_retention, source, stamp, prompts, week, slug))
         else:
             conn.execute("INSERT INTO decks (slug, title, description, desired_retention, source, revision,"
-                         " imported_at, prompts) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-                         (slug, title, description, desired_retention, source, stamp, prompts))
+                         " imported_at, prompts, easy_days) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                         (slug, title, description, desired_retention, source, stamp, prompts, week))
         stored = {row[0]: row for row in conn.execute(
             "SELECT card_id, data, position, retired_at, scheduled FROM cards WHERE deck = ?", (slug,))}
         seen: set[str] = set()
@@ -124,13 +128,13 @@ def import_cards(db: sqlite_utils.Database, *, slug: str, title: str, descriptio
 _DECK_COLUMNS = """d.slug, d.title, d.description, d.desired_retention, d.source, d.revision, d.imported_at,
     (SELECT count(*) FROM cards c WHERE c.deck = d.slug AND c.retired_at IS NULL),
     (SELECT count(*) FROM enrollments e JOIN learners l ON l.user_id = e.user_id
-      WHERE e.deck = d.slug AND e.left_at IS NULL), d.prompts"""
+      WHERE e.deck = d.slug AND e.left_at IS NULL), d.prompts, d.easy_days"""
 
 
 def _deck_row(row: tuple[Any, ...]) -> DeckRow:
     return DeckRow(slug=row[0], title=row[1], description=row[2], desired_retention=row[3], source=row[4],
                    revision=row[5], imported_at=parse(row[6]), active_cards=row[7], learners=row[8],
-                   prompts=row[9])
+                   prompts=row[9], easy_days=None if row[10] is None else tuple(json.loads(row[10])))
 
 
 def deck_row(db: sqlite_utils.Database, slug: str) -> DeckRow | None:

@@ -20,12 +20,14 @@ from storage.timefmt import iso, parse, parse_optional
 
 # The columns of card_states, in this order everywhere below.
 _STATE_COLUMNS = ("user_id", "deck", "card_id", "state", "step", "stability", "difficulty", "due",
-                  "last_review", "reps", "lapses", "seq", "suspended_at")
+                  "last_review", "reps", "lapses", "seq", "suspended_at", "last_day")
 
 
 @dataclass(frozen=True)
 class CardState:
-    """A learner's FSRS state of one card. `state` is fsrs.State's value; times are UTC."""
+    """A learner's FSRS state of one card. `state` is fsrs.State's value; times are UTC. `last_day` is
+    the learning day of the last review in the learner's zone then: FSRS counts elapsed time from it,
+    in whole learning days (bot/srs.py)."""
 
     user_id: str
     deck: str
@@ -40,24 +42,29 @@ class CardState:
     lapses: int
     seq: int  # the seq of the last review recorded
     suspended_at: datetime | None = None
+    last_day: date | None = None
 
     def to_row(self) -> tuple[Any, ...]:
         return (self.user_id, self.deck, self.card_id, self.state, self.step, self.stability, self.difficulty,
                 iso(self.due), None if self.last_review is None else iso(self.last_review), self.reps,
-                self.lapses, self.seq, None if self.suspended_at is None else iso(self.suspended_at))
+                self.lapses, self.seq, None if self.suspended_at is None else iso(self.suspended_at),
+                None if self.last_day is None else self.last_day.isoformat())
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> CardState:
+        """From a row in _STATE_COLUMNS order (older undo snapshots lack `last_day`: None)."""
+        last_day = row[13] if len(row) > 13 else None
         return cls(user_id=row[0], deck=row[1], card_id=row[2], state=row[3], step=row[4], stability=row[5],
                    difficulty=row[6], due=parse(row[7]), last_review=parse_optional(row[8]), reps=row[9],
-                   lapses=row[10], seq=row[11], suspended_at=parse_optional(row[12]))
+                   lapses=row[10], seq=row[11], suspended_at=parse_optional(row[12]),
+                   last_day=None if last_day is None else date.fromisoformat(last_day))
 
     def to_dict(self) -> dict[str, Any]:
         return dict(zip(_STATE_COLUMNS, self.to_row(), strict=True))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CardState:
-        return cls.from_row([data[c] for c in _STATE_COLUMNS])
+        return cls.from_row([data.get(c) for c in _STATE_COLUMNS])
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ class ReviewRecord:
     reviewed_at: datetime  # UTC
     learning_day: date  # in the learner's zone
     duration_ms: int | None
-    source: str  # cli | dm | channel
+    source: str  # one of bot.tutor.SOURCES
     before: CardState | None
     due: datetime  # next due this review gave, UTC
     leech: bool
@@ -230,39 +237,122 @@ def due_review_rows(db: sqlite_utils.Database, *, before: datetime, user_id: str
     return [DueRow(user_id=r[0], deck=r[1], card_id=r[2], due=parse(r[3]), seq=r[4]) for r in rows]
 
 
-def unseen_card_rows(db: sqlite_utils.Database, *, user_id: str | None = None,
-                     deck: str | None = None) -> list[tuple[str, str, str]]:
-    """(user_id, deck, card_id) of scheduled cards the learner has never reviewed, in deck order, at most the
-    enrollment's new_per_day of them per deck (today's remaining slots are at most that)."""
+def unseen_card_rows(db: sqlite_utils.Database, *, user_id: str | None = None, deck: str | None = None,
+                     look_ahead: int = 0) -> list[tuple[str, str, str]]:
+    """(user_id, deck, card_id) of scheduled cards the learner has never reviewed, in deck order, at
+    most new_per_day + `look_ahead` of each kind per deck (today's slots are at most new_per_day; the
+    planner takes the kinds in turn and skips the cards the concept rules hold back)."""
     filters, params = equal_to({"e.user_id": user_id, "e.deck": deck})
     where = f" AND {filters}" if filters else ""
     sql = f"""SELECT user_id, deck, card_id FROM (
         SELECT e.user_id, e.deck, c.card_id, c.position, e.new_per_day,
-               row_number() OVER (PARTITION BY e.user_id, e.deck ORDER BY c.position) AS n
+               row_number() OVER (PARTITION BY e.user_id, e.deck, c.kind ORDER BY c.position) AS n
         FROM enrollments e
         JOIN learners l ON l.user_id = e.user_id AND l.paused_at IS NULL
         JOIN cards c ON c.deck = e.deck AND c.retired_at IS NULL AND c.scheduled = 1
         WHERE e.left_at IS NULL {where} AND NOT EXISTS (SELECT 1 FROM card_states s
               WHERE s.user_id = e.user_id AND s.deck = e.deck AND s.card_id = c.card_id))
-        WHERE n <= new_per_day ORDER BY user_id, deck, position"""
-    return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, params)]
+        WHERE n <= new_per_day + ? ORDER BY user_id, deck, position"""
+    return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, [*params, look_ahead])]
 
 
-def day_counts(db: sqlite_utils.Database, days: Iterable[date], *,
-               user_id: str | None = None) -> dict[tuple[str, str, date], tuple[int, int]]:
-    """(user, deck, learning day) -> (new cards introduced, reviews of seen cards) on those days."""
+def day_reviews(db: sqlite_utils.Database, days: Iterable[date], *,
+                user_id: str | None = None) -> list[tuple[str, str, str, int, date]]:
+    """(user, deck, card_id, seq, learning day) of every review on those learning days."""
     day_list = sorted({d.isoformat() for d in days})
     if not day_list:
-        return {}
-    sql = (f"SELECT user_id, deck, learning_day, sum(seq = 1), sum(seq > 1) FROM review_log"
+        return []
+    sql = (f"SELECT user_id, deck, card_id, seq, learning_day FROM review_log"
            f" WHERE learning_day IN ({', '.join('?' * len(day_list))})")
     params: list[object] = list(day_list)
     filters, values = equal_to({"user_id": user_id})
     if filters:
         sql += " AND " + filters
         params += values
-    rows = db.conn.execute(sql + " GROUP BY user_id, deck, learning_day", params)
-    return {(r[0], r[1], date.fromisoformat(r[2])): (r[3], r[4]) for r in rows}
+    return [(r[0], r[1], r[2], r[3], date.fromisoformat(r[4])) for r in db.conn.execute(sql, params)]
+
+
+def due_load(db: sqlite_utils.Database, user_id: str, *, start: datetime, end: datetime,
+             exclude: tuple[str, str]) -> list[tuple[datetime, int]]:
+    """(due moment, cards) for the learner's cards not suspended due in [start, end) (UTC), leaving out
+    `exclude` = (deck, card_id): the load each day already carries, for spreading a new due date."""
+    rows = db.conn.execute(
+        "SELECT due, count(*) FROM card_states WHERE user_id = ? AND suspended_at IS NULL"
+        " AND due >= ? AND due < ? AND NOT (deck = ? AND card_id = ?) GROUP BY due",
+        (user_id, iso(start), iso(end), *exclude))
+    return [(parse(r[0]), r[1]) for r in rows]
+
+
+def answer_times(db: sqlite_utils.Database, user_id: str, *, sources: Sequence[str],
+                 limit: int) -> list[int]:
+    """The learner's last `limit` answer times (ms) of right multiple-choice answers from `sources`."""
+    marks = ", ".join("?" * len(sources))
+    rows = db.conn.execute(
+        f"SELECT duration_ms FROM review_log WHERE user_id = ? AND correct = 1 AND duration_ms IS NOT NULL"
+        f" AND source IN ({marks}) ORDER BY id DESC LIMIT ?", (user_id, *sources, limit))
+    return [r[0] for r in rows]
+
+
+def reviewed_cards(db: sqlite_utils.Database, deck_cards: Iterable[tuple[str, str]], *,
+                   user_id: str | None = None) -> list[tuple[str, str, str]]:
+    """(user_id, deck, card_id) of the learners' states of these (deck, card_id): reviewed at least once."""
+    wanted = sorted(set(deck_cards))
+    if not wanted:
+        return []
+    sql = (f"SELECT user_id, deck, card_id FROM card_states WHERE (deck, card_id) IN"
+           f" (VALUES {', '.join(['(?, ?)'] * len(wanted))})")
+    params: list[object] = [value for pair in wanted for value in pair]
+    filters, values = equal_to({"user_id": user_id})
+    if filters:
+        sql += " AND " + filters
+        params += values
+    return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, params)]
+
+
+@dataclass(frozen=True)
+class RatedReview:
+    """One review as a memory model sees it: which card, the grade, when, and on which learning day."""
+
+    user_id: str
+    deck: str
+    card_id: str
+    rating: int
+    reviewed_at: datetime  # UTC
+    learning_day: date
+
+
+def rated_reviews(db: sqlite_utils.Database, *, user_id: str | None = None,
+                  deck: str | None = None) -> list[RatedReview]:
+    """The review log (of a learner, a deck, or both) oldest first, without the undo snapshots."""
+    where, params = equal_to({"user_id": user_id, "deck": deck})
+    sql = ("SELECT user_id, deck, card_id, rating, reviewed_at, learning_day FROM review_log"
+           f"{' WHERE ' + where if where else ''} ORDER BY reviewed_at, id")
+    return [RatedReview(user_id=r[0], deck=r[1], card_id=r[2], rating=r[3], reviewed_at=parse(r[4]),
+                        learning_day=date.fromisoformat(r[5])) for r in db.conn.execute(sql, params)]
+
+
+def review_count(db: sqlite_utils.Database, user_id: str) -> int:
+    return int(db.conn.execute("SELECT count(*) FROM review_log WHERE user_id = ?", (user_id,)).fetchone()[0])
+
+
+def review_counts(db: sqlite_utils.Database, by: str) -> dict[str, int]:
+    """Reviews in the log per learner (`by="user_id"`) or per deck (`by="deck"`)."""
+    if by not in ("user_id", "deck"):
+        raise ValueError(f"count reviews by user_id or deck, not {by!r}")
+    return dict(db.conn.execute(f"SELECT {by}, count(*) FROM review_log GROUP BY {by}").fetchall())
+
+
+MemoryRow = tuple[float | None, float | None, str, str, str]  # stability, difficulty, user_id, deck, card_id
+
+
+def set_memory(db: sqlite_utils.Database, rows: Iterable[MemoryRow]) -> None:
+    """Set (stability, difficulty) of (user_id, deck, card_id) states, after new FSRS parameters were
+    adopted (due dates are kept, as Anki keeps them). Call inside `transaction(db)`."""
+    conn = db.conn
+    if not conn.in_transaction:
+        raise RuntimeError("set_memory must run inside transaction(db)")
+    conn.executemany("UPDATE card_states SET stability = ?, difficulty = ?"
+                     " WHERE user_id = ? AND deck = ? AND card_id = ?", rows)
 
 
 def insert_history(db: sqlite_utils.Database, states: Iterable[CardState],

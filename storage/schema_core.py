@@ -101,3 +101,86 @@ CREATE INDEX review_log_user ON review_log (user_id);  -- rowid order within: th
 CREATE INDEX review_log_card ON review_log (deck, card_id);
 """),
 ]
+
+MIGRATIONS += [
+    Migration(2, "card_states.last_day: the learning day of the last review (FSRS counts whole days)", """
+ALTER TABLE card_states ADD COLUMN last_day TEXT;   -- learning day of the last review (learner's zone then)
+UPDATE card_states SET last_day = (
+    SELECT r.learning_day FROM review_log r
+    WHERE r.user_id = card_states.user_id AND r.deck = card_states.deck AND r.card_id = card_states.card_id
+    ORDER BY r.seq DESC LIMIT 1);
+CREATE INDEX card_states_user_due ON card_states (user_id, due) WHERE suspended_at IS NULL;
+CREATE INDEX card_states_card ON card_states (deck, card_id);  -- who has reviewed a card (concept rules)
+"""),
+    # SQLite cannot change a CHECK constraint in place: the log is copied into a table without the
+    # list of sources, which bot.tutor.SOURCES now owns (one place to add a source).
+    Migration(3, "review_log: any source bot.tutor.SOURCES names (imported histories, other modes)", """
+CREATE TABLE review_log_new (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES learners (user_id),
+    deck TEXT NOT NULL,
+    card_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
+    choice INTEGER,
+    correct INTEGER,
+    reviewed_at TEXT NOT NULL,
+    learning_day TEXT NOT NULL,
+    duration_ms INTEGER,                        -- from showing the card to the answer (ms)
+    source TEXT NOT NULL,                       -- bot.tutor.SOURCES
+    state_before INTEGER,
+    before TEXT,
+    due TEXT NOT NULL,
+    leech INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (user_id, deck, card_id, seq),
+    FOREIGN KEY (deck, card_id) REFERENCES cards (deck, card_id)
+);
+INSERT INTO review_log_new SELECT id, user_id, deck, card_id, seq, rating, choice, correct, reviewed_at,
+    learning_day, duration_ms, source, state_before, before, due, leech FROM review_log;
+DROP TABLE review_log;
+ALTER TABLE review_log_new RENAME TO review_log;
+CREATE INDEX review_log_day ON review_log (learning_day, user_id);
+CREATE INDEX review_log_user ON review_log (user_id);
+CREATE INDEX review_log_card ON review_log (deck, card_id);
+"""),
+    Migration(4, "memory models: FSRS parameters fitted per member and per deck (team prior)", """
+CREATE TABLE memory_models (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL CHECK (scope IN ('member', 'team')),
+    owner TEXT NOT NULL,                        -- the member's user_id, or the deck's slug (team)
+    fitted_at TEXT NOT NULL,
+    reviews INTEGER NOT NULL,                   -- reviews in the history the fit saw and was tested on
+    trained_on INTEGER NOT NULL DEFAULT 0,      -- of which the fit learned from (the rest held out)
+    scored INTEGER NOT NULL DEFAULT 0,          -- held-out later-day reviews both models were scored on
+    outcome TEXT NOT NULL CHECK (outcome IN ('adopted', 'worse', 'too_few', 'failed')),
+    parameters TEXT,                            -- JSON, the 21 FSRS-6 weights fitted (NULL: no fit)
+    current_parameters TEXT NOT NULL,           -- JSON, the weights in use it was compared with
+    log_loss_current REAL,
+    log_loss_fitted REAL,
+    rmse_bins_current REAL,
+    rmse_bins_fitted REAL,
+    auc_current REAL,
+    auc_fitted REAL,
+    seconds REAL,                               -- wall time of fit + scoring
+    detail TEXT                                 -- why not adopted, or the error
+);
+CREATE INDEX memory_models_owner ON memory_models (scope, owner, id);
+"""),
+    Migration(5, "imported review histories of cards no deck has (kept for the memory model)", """
+CREATE TABLE imported_reviews (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES learners (user_id),
+    source_card TEXT NOT NULL,                  -- the card's id in the other tool
+    rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
+    reviewed_at TEXT NOT NULL,
+    learning_day TEXT NOT NULL,                 -- in the zone the import was told
+    duration_ms INTEGER,
+    file TEXT,
+    imported_at TEXT NOT NULL,
+    UNIQUE (user_id, source_card, reviewed_at)
+);
+"""),
+    Migration(6, "decks.easy_days: lighter weekdays (share of a normal day's reviews, Monday first)", """
+ALTER TABLE decks ADD COLUMN easy_days TEXT;    -- JSON list of 7 shares; NULL: every day normal
+"""),
+]

@@ -162,3 +162,16 @@ CREATE TABLE slack_seen_requests (
 CREATE INDEX slack_seen_requests_ts ON slack_seen_requests (request_ts);
 """),
 ]
+
+MIGRATIONS += [
+    Migration(140, "when each card of a DM review was shown (the answer time of a click is from it)", """
+CREATE TABLE slack_card_views (
+    session_id INTEGER NOT NULL REFERENCES slack_review_sessions (id),
+    deck TEXT NOT NULL,
+    card_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,                       -- the review the card was shown for
+    shown_at TEXT NOT NULL,                     -- the first time the message showed it
+    PRIMARY KEY (session_id, deck, card_id, seq)
+);
+"""),
+]

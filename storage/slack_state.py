@@ -234,6 +234,18 @@ class SlackState:
                  _iso(now)))
         return cursor.rowcount == 1
 
+    def card_shown(self, session_id: int, deck: str, card_id: str, seq: int, now: datetime) -> None:
+        """Remember when the session's message first showed this card for this review."""
+        with self._write() as conn:
+            conn.execute("INSERT OR IGNORE INTO slack_card_views (session_id, deck, card_id, seq, shown_at)"
+                         " VALUES (?, ?, ?, ?, ?)", (session_id, deck, card_id, seq, _iso(now)))
+
+    def shown_at(self, session_id: int, deck: str, card_id: str, seq: int) -> datetime | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT shown_at FROM slack_card_views WHERE session_id = ? AND deck = ?"
+                               " AND card_id = ? AND seq = ?", (session_id, deck, card_id, seq)).fetchone()
+        return _dt(row[0]) if row else None
+
     def session_answered(self, session_id: int) -> set[tuple[str, str]]:
         """(deck, card id) of the cards already answered in this session."""
         with self._read() as conn:

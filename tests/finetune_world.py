@@ -25,7 +25,7 @@ from slack_requests import SlackSender, WsgiServer
 from slack_standin import SlackStandin
 
 from bot.config import Settings
-from bot.slack.app import build_app
+from bot.slack.app import build_app, executor_of
 from bot.slack.context import AppContext
 from bot.slack.finetune.flow import FinetuneFlow
 from bot.tutor import Tutor
@@ -143,10 +143,12 @@ def finetune_world(tmp_path: Path, worker: WorkerClient, *, budget_s: float = 3.
         db = open_db(settings.db_path)
         ctx = AppContext(settings=settings, db=db, tutor=Tutor(db), worker=worker)
         app = build_app(ctx)
-        with WsgiServer(SlackRequestHandler(app)) as server:
-            sender = SlackSender(server.url + "/slack/events", SECRET, slack=slack)
-            world = World(slack, sender, app, ctx, channel, tmp_path)
-            try:
+        try:
+            with WsgiServer(SlackRequestHandler(app)) as server:
+                sender = SlackSender(server.url + "/slack/events", SECRET, slack=slack)
+                world = World(slack, sender, app, ctx, channel, tmp_path)
                 yield world
-            finally:
-                world.flow.shutdown(wait=True)
+        finally:  # stop as `tutor serve` does: requests, then the listeners and demos, then the database
+            assert executor_of(app).wait_idle(30), "listeners still running 30 s after the server closed"
+            app.finetune_flow.shutdown(wait=True)  # type: ignore[attr-defined]
+            db.conn.close()

@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_standin import SlackStandin
 
 from bot.config import Settings
-from bot.slack.app import build_app, services_of
+from bot.slack.app import build_app, executor_of, services_of
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
 from bot.slack.serve import HttpServer, start_http
@@ -85,7 +85,10 @@ class Harness:
     sender: SlackSender
 
     def close(self) -> None:
+        """Stop as `tutor serve` does: no new requests, the listeners' work finished, then the database
+        (closing a connection while a listener's query runs on it can crash SQLite)."""
         self.server.close()
+        assert executor_of(self.app).wait_idle(30), "listeners still running 30 s after the server closed"
         self.ctx.db.conn.close()
 
     def restart(self) -> Harness:
@@ -105,11 +108,13 @@ class Harness:
         return found[0]["body"]
 
     def click(self, user: str, channel: str, message: Json, action_id: str, *, value: str | None = None,
-              retry_num: int | None = None) -> SlackReply:
-        """Click a button of `message`; with `retry_num`, send it as Slack's retry (X-Slack-Retry-Num)."""
+              retry_num: int | None = None, at: datetime | None = None) -> SlackReply:
+        """Click a button of `message`; with `retry_num`, send it as Slack's retry (X-Slack-Retry-Num);
+        `at`: the click's moment as Slack's action_ts says it (default: the real clock, as Slack's)."""
         if retry_num is None:
             reply = self.sender.block_action(user_id=user, channel_id=channel, message=message,
-                                             action_id=action_id, value=value)
+                                             action_id=action_id, value=value,
+                                             action_ts=None if at is None else at.timestamp())
         else:
             reply = self.sender.post(block_action_body(self.slack, user, channel, message, action_id),
                                      "application/x-www-form-urlencoded",

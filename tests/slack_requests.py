@@ -134,25 +134,28 @@ class SlackSender:
 
     def block_action(self, *, user_id: str, channel_id: str, message: Json, action_id: str,
                      value: str | None = None, block_id: str | None = None, container: Json | None = None,
-                     response_url: str | None = None, trigger_id: str | None = None) -> SlackReply:
+                     response_url: str | None = None, trigger_id: str | None = None,
+                     action_ts: float | None = None) -> SlackReply:
         """`user_id` clicks/selects the element `action_id` in `message` (as the stand-in stored it).
 
         The element must exist in the message's blocks (ValueError otherwise): a test cannot click a
         button the app never sent. `value` defaults to the button's value; for selects it picks the
         option with that value. Ephemeral messages (`is_ephemeral`) get Slack's ephemeral container.
+        `action_ts` (epoch seconds) is when Slack says the click happened (default: now, as Slack does).
         """
         return self._send_payload(self.block_action_payload(
             user_id=user_id, channel_id=channel_id, message=message, action_id=action_id, value=value,
-            block_id=block_id, container=container, response_url=response_url, trigger_id=trigger_id))
+            block_id=block_id, container=container, response_url=response_url, trigger_id=trigger_id,
+            action_ts=action_ts))
 
     def block_action_payload(self, *, user_id: str, channel_id: str, message: Json, action_id: str,
                              value: str | None = None, block_id: str | None = None,
                              container: Json | None = None, response_url: str | None = None,
-                             trigger_id: str | None = None) -> Json:
+                             trigger_id: str | None = None, action_ts: float | None = None) -> Json:
         """The `block_actions` payload of a click on `action_id` in `message` (see block_action)."""
         block, element = _find_element(message.get("blocks", []), action_id, block_id)
         ephemeral = bool(message.get("is_ephemeral"))
-        payload = self._interaction(user_id, actions=[_action(block, element, value)])
+        payload = self._interaction(user_id, actions=[_action(block, element, value, action_ts)])
         where: Json = {"type": "message", "message_ts": message["ts"], "channel_id": channel_id,
                        "is_ephemeral": ephemeral}
         if message.get("thread_ts"):
@@ -293,9 +296,10 @@ def _find_element(blocks: list[Json], action_id: str, block_id: str | None) -> t
     return found[0]
 
 
-def _action(block: Json, element: Json, value: str | None) -> Json:
+def _action(block: Json, element: Json, value: str | None, action_ts: float | None = None) -> Json:
+    moment = time.time() if action_ts is None else action_ts
     action: Json = {"action_id": element["action_id"], "block_id": block.get("block_id", ""),
-                    "type": element["type"], "action_ts": f"{time.time():.6f}"}
+                    "type": element["type"], "action_ts": f"{moment:.6f}"}
     if element["type"] == "button":
         action.update(text=element["text"], value=value if value is not None else element.get("value", ""))
         if "style" in element:

@@ -152,7 +152,7 @@ def test_review_in_the_terminal_driven_by_stdin(capsys, monkeypatch, tmp_path):
     assert (stats["reviewed_today"], stats["cards_learned"], stats["streak"]) == (3, 3, 1)
     assert stats["new_today"] == 1
     assert (stats["tz"], stats["learning_day"], stats["decks"]) == ("Europe/Berlin", "2025-03-03", ["mixed"])
-    assert stats["next_due"] == "2025-03-04T07:30:00+00:00"
+    assert stats["next_due"] == "2025-03-04T03:00:00+00:00"  # 04:00 in Berlin starts the learning day
     code, out, _ = run(capsys, "--db", db, "stats", "--user", "ana", "--now", MONDAY_BERLIN)
     assert code == 0 and "reviewed today 3" in out and "streak 1 day" in out
 

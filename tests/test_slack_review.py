@@ -12,7 +12,12 @@ from slack_standin import SlackStandin
 
 from bot.schedule import tick
 from bot.slack.blocks import format_interval
+from bot.srs import DEFAULT_PARAMETERS
 from bot.tutor import Rating
+from storage import memory_models as model_store
+from storage import reviews as review_store
+from storage.db import transaction
+from storage.memory_models import FitRow
 
 ALICE = "U0ALICE01"
 START = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)  # 08:00 in Berlin, a Monday
@@ -122,3 +127,47 @@ def test_nothing_due_no_dm_and_review_command(h: Harness) -> None:
     assert delivery.status == "nothing_due"
     general = h.slack.add_channel("general", members=[ALICE])
     assert "Nothing is due right now" in text_of(h.command("review", user=ALICE, channel=general))
+
+
+def test_answer_times_run_from_showing_the_card_to_slacks_action_time(h: Harness) -> None:
+    h.clock.set(START + timedelta(minutes=31))
+    assert tick(h.svc, h.client).deliveries.sent == 1
+    shown = h.clock()  # the flashcard went out now
+    dm_id = h.slack.dm_channel(ALICE)
+    h.click(ALICE, dm_id, h.dm(ALICE), "review_show", at=shown + timedelta(seconds=4))
+    back = h.wait_dm(ALICE, lambda m: "review_grade_3" in buttons(m), "grade buttons")
+    h.clock.advance(timedelta(seconds=12))
+    h.click(ALICE, dm_id, back, "review_grade_3", at=shown + timedelta(seconds=12.25))
+    mcq = h.wait_dm(ALICE, lambda m: "review_choice_1" in buttons(m), "the multiple-choice card")
+    question_shown = h.clock()
+    h.click(ALICE, dm_id, mcq, "review_choice_1", at=question_shown + timedelta(seconds=6.5))
+    result = h.wait_dm(ALICE, lambda m: "review_next" in buttons(m), "the result")
+    # a right answer on first sight is Hard, and the member is told why
+    assert "graded Hard: first time you saw it" in text_of(result)
+    log = review_store.reviews_of(h.ctx.db, ALICE)
+    assert [(r.duration_ms, r.source) for r in log] == [(12_250, "dm"), (6_500, "dm")]
+    assert [r.rating for r in log] == [Rating.GOOD, Rating.HARD]
+    # a click Slack dates before the card was shown (a clock step) is not a timing
+    h.click(ALICE, dm_id, result, "review_next")
+    second = h.wait_dm(ALICE, lambda m: "Why freeze" in text_of(m), "the second flashcard")
+    h.click(ALICE, dm_id, second, "review_show")
+    back = h.wait_dm(ALICE, lambda m: "review_grade_1" in buttons(m), "grades of the second flashcard")
+    h.click(ALICE, dm_id, back, "review_grade_1", at=question_shown - timedelta(minutes=5))
+    h.wait_dm(ALICE, lambda m: "learning rate" in text_of(m), "the long-option question")
+    assert review_store.reviews_of(h.ctx.db, ALICE)[-1].duration_ms is None
+
+
+def test_app_home_says_whether_the_memory_model_is_personalised(h: Harness) -> None:
+    from bot.slack.home import publish_home
+
+    publish_home(h.svc, h.client, ALICE)
+    view = h.slack.wait_for(lambda: h.slack.home_view(ALICE), what="home published")
+    assert "*Memory model*\nDefaults · 0/4,000 reviews" in text_of(view)
+    fit = FitRow(scope="member", owner=ALICE, fitted_at=START, reviews=5000, trained_on=4000, scored=600,
+                 outcome="adopted", parameters=DEFAULT_PARAMETERS, current_parameters=DEFAULT_PARAMETERS)
+    with h.ctx.tutor.lock, transaction(h.ctx.db):  # a fit of her own adopted, as memory_models stores it
+        model_store.record_fit(h.ctx.db, fit)
+    publish_home(h.svc, h.client, ALICE)
+    assert "*Memory model*\nPersonalised" in text_of(h.slack.home_view(ALICE))
+    reply = h.command("stats", user=ALICE, channel=h.slack.add_channel("general", members=[ALICE]))
+    assert "Memory model: personalised (fitted 2025-03-03 on 4,000 of your reviews)" in text_of(reply)

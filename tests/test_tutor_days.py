@@ -2,8 +2,10 @@
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import zip_longest
 from zoneinfo import ZoneInfo
 
+import fsrs
 import pytest
 from tutor_helpers import MONDAY, make_deck, make_tutor
 
@@ -30,20 +32,31 @@ def learn(tutor: Tutor, user: str, deck: str, card_id: str, now: datetime, ratin
     return tutor.grade(user, deck, card_id, rating, seq=tutor.next_seq(user, deck, card_id), now=now)
 
 
-def test_new_cards_come_in_deck_order_up_to_the_daily_limit(tutor):
+def interleaved(tutor: Tutor, deck: str = "d", *, leaving_out: tuple[str, ...] = ()) -> list[str]:
+    """The deck's scheduled cards (but `leaving_out`) with kinds taken in turn, each in deck order."""
+    cards = [c for c in tutor.deck(deck).scheduled_cards if c.id not in leaving_out]
+    kinds = [[c.id for c in cards if c.kind is kind] for kind in (CardKind.FLASHCARD, CardKind.MCQ)]
+    return [card_id for pair in zip_longest(*kinds) for card_id in pair if card_id is not None]
+
+
+def test_new_cards_interleave_kinds_in_deck_order_up_to_the_daily_limit(tutor):
     tutor.join("ana", "d", new_per_day=3)
     now = berlin(2025, 3, 3, 8, 30)
     due = tutor.due_cards("ana", now)
-    deck_ids = [c.id for c in tutor.deck("d").cards]
-    assert [i.card.id for i in due] == deck_ids[:3]
+    order = interleaved(tutor)
+    assert [c.kind for c in tutor.deck("d").cards[:3]] == [CardKind.FLASHCARD] * 3  # the deck starts so...
+    assert [i.card.id for i in due] == order[:3]  # ...but day one mixes flashcards and questions
+    assert [i.card.kind for i in due] == [CardKind.FLASHCARD, CardKind.MCQ, CardKind.FLASHCARD]
     assert all(i.is_new and i.seq == 1 and i.due is None for i in due)
     # New cards introduced earlier today count against the limit...
-    learn(tutor, "ana", "d", deck_ids[0], now)
-    learn(tutor, "ana", "d", deck_ids[1], now)
-    assert [i.card.id for i in tutor.due_cards("ana", now + timedelta(hours=1))] == [deck_ids[2]]
+    learn(tutor, "ana", "d", order[0], now)
+    learn(tutor, "ana", "d", order[2], now)
+    assert [i.card.id for i in tutor.due_cards("ana", now + timedelta(hours=1))] == [order[1]]
     # ...until the next learning day, which starts at 04:00 local.
     assert len(tutor.due_cards("ana", berlin(2025, 3, 4, 3, 59))) == 1
-    assert [i.card.id for i in tutor.due_cards("ana", berlin(2025, 3, 4, 4, 0)) if i.is_new] == deck_ids[2:5]
+    # The next day starts the turns again, with a flashcard.
+    assert [i.card.id for i in tutor.due_cards("ana", berlin(2025, 3, 4, 4, 0)) if i.is_new] == \
+        interleaved(tutor, leaving_out=(order[0], order[2]))[:3]
 
 
 def test_due_reviews_come_first_most_overdue_first_then_new_cards(tutor):
@@ -52,21 +65,43 @@ def test_due_reviews_come_first_most_overdue_first_then_new_cards(tutor):
     learn(tutor, "ana", "d", ids[0], berlin(2025, 3, 1, 9, 0), Rating.AGAIN)  # due 2 Mar
     learn(tutor, "ana", "d", ids[1], berlin(2025, 2, 28, 9, 0), Rating.AGAIN)  # due 1 Mar: more overdue
     due = tutor.due_cards("ana", berlin(2025, 3, 3, 8, 30))
-    assert [(i.card.id, i.is_new) for i in due] == [(ids[1], False), (ids[0], False), (ids[2], True),
-                                                    (ids[3], True)]
+    fresh = interleaved(tutor, leaving_out=tuple(ids[:2]))[:2]
+    assert [(i.card.id, i.is_new) for i in due] == [(ids[1], False), (ids[0], False), (fresh[0], True),
+                                                    (fresh[1], True)]
     assert due[0].seq == 2 and due[0].due is not None and due[0].due < due[1].due
 
 
-def test_a_card_due_later_today_is_in_the_morning_delivery(tutor):
+def test_a_card_is_due_from_the_start_of_its_learning_day(tutor):
     tutor.join("ana", "d", new_per_day=0)
     card_id = tutor.deck("d").cards[0].id
-    first = learn(tutor, "ana", "d", card_id, berlin(2025, 3, 2, 10, 0), Rating.AGAIN)  # due 3 Mar 10:00
-    assert first.due == berlin(2025, 3, 3, 10, 0)
+    first = learn(tutor, "ana", "d", card_id, berlin(2025, 3, 2, 10, 0), Rating.AGAIN)
+    assert first.due == berlin(2025, 3, 3, 4, 0) and first.interval == timedelta(days=1)
     assert [i.card.id for i in tutor.due_cards("ana", berlin(2025, 3, 3, 8, 30))] == [card_id]
     # The day before (its learning day ends at 04:00 on the 3rd) it is not due yet.
     assert tutor.due_cards("ana", berlin(2025, 3, 3, 3, 59)) == []
     stats = tutor.stats("ana", berlin(2025, 3, 3, 8, 30))
-    assert (stats.due_now, stats.due_today) == (0, 1)
+    assert (stats.due_now, stats.due_today) == (1, 1)
+
+
+def test_hard_at_night_then_good_next_morning_counts_a_learning_day(tutor):
+    """The issue's example: Hard at 20:00 Berlin, Good at 08:00 the next day. Counted in hours fsrs
+    sees 0 days and gives 1 day; counted in learning days it is a day later, and gives about 5."""
+    tutor.join("ana", "d")
+    card_id = tutor.deck("d").cards[0].id
+    hard = learn(tutor, "ana", "d", card_id, berlin(2025, 3, 3, 20, 0), Rating.HARD)
+    assert hard.interval == timedelta(days=1) and hard.due == berlin(2025, 3, 4, 4, 0)
+    good = learn(tutor, "ana", "d", card_id, berlin(2025, 3, 4, 8, 0), Rating.GOOD)
+    assert good.interval == timedelta(days=5)
+    assert good.due == berlin(2025, 3, 4 + good.interval.days, 4, 0)
+    state = review_store.get_state(tutor.db, "ana", "d", card_id)
+    assert state is not None and state.last_day == date(2025, 3, 4)
+    assert state.last_review == berlin(2025, 3, 4, 8)
+    # fsrs fed the real moments (12 hours apart) would have given 1 day:
+    hours = fsrs.Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
+    evening = berlin(2025, 3, 3, 20).astimezone(UTC)
+    card, _ = hours.review_card(fsrs.Card(card_id=1), fsrs.Rating.Hard, evening)
+    card, _ = hours.review_card(card, fsrs.Rating.Good, berlin(2025, 3, 4, 8).astimezone(UTC))
+    assert card.due - berlin(2025, 3, 4, 8) == timedelta(days=1)
 
 
 def test_review_limit_counts_reviews_done_today(tutor):

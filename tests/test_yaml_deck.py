@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from dataclasses import replace
@@ -294,3 +295,51 @@ def test_the_documented_example_loads_cleanly():
     loaded = load(example, name="example.yaml")
     assert loaded.issues == ()
     assert [c.kind.value for c in loaded.deck.cards] == ["flashcard", "mcq", "prompt"]
+
+
+CONCEPTS = """\
+deck: concepts
+title: Concepts and easy days
+easy_days: {sat: 0.5, Sunday: 0}
+cards:
+  - type: flashcard
+    concept: transfer learning
+    front: What is transfer learning?
+    back: Reusing a model trained on one task for another.
+  - type: mcq
+    concept: transfer learning
+    question: Which term describes reusing a pre-trained model on a new task?
+    options: [Transfer learning, Overfitting]
+    answer: A
+  - type: prompt
+    concept: transferr learning
+    question: When would you not use transfer learning?
+"""
+
+
+def test_concepts_and_easy_days_load_dump_and_lint():
+    deck, issues = load_yaml_deck(CONCEPTS, default_slug="concepts")
+    assert [c.concept for c in deck.cards] == ["transfer learning", "transfer learning", "transferr learning"]
+    assert deck.easy_days == (1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.0)
+    loaded = load(CONCEPTS, name="concepts.yaml")
+    assert [(i.code, i.line) for i in loaded.issues] == [("lone-concept", 14)]  # the typo is caught
+    again = load(dump_yaml_deck(deck), name="again.yaml").deck
+    assert again == deck and again.easy_days == deck.easy_days
+    as_json = load(json.dumps(deck.to_dict()), name="concepts.json").deck
+    assert as_json == deck and as_json.easy_days == deck.easy_days
+    assert deck.to_dict()["easy_days"] == {"sat": 0.5, "sun": 0.0}
+    # the concept is not part of a card's id: setting one keeps the card's history
+    assert deck.cards[0].id == Flashcard(front=deck.cards[0].front, back=deck.cards[0].back).id
+
+
+@pytest.mark.parametrize("value, message", [
+    ("[sat, sun]", "easy_days must be a mapping"),
+    ("{sat: half}", "sat 'half' is not a number"),
+    ("{sat: 1.5}", "must be a number 0-1, not the number 1.5"),
+    ("{someday: 0.5}", "'someday' is not a weekday"),
+])
+def test_bad_easy_days_are_errors_naming_the_fix(value, message):
+    text = CONCEPTS.replace("{sat: 0.5, Sunday: 0}", value)
+    loaded = load(text, name="concepts.yaml")
+    errors = [i for i in loaded.issues if i.severity is Severity.ERROR]
+    assert any(message in i.message and i.line == 3 for i in errors), [i.describe() for i in loaded.issues]

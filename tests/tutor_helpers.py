@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,13 @@ from storage.db import open_db
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 MONDAY = datetime(2025, 3, 3, 8, 30, tzinfo=UTC)  # a Monday; no DST change near it in Europe or the US
+# py-fsrs's tests/review_logs_josh_1711744352250_to_1728234780857.csv (672 kB, not committed here):
+# in ../shared/srs/ next to the clone, or wherever TUTOR_REVIEW_LOG points.
+REVIEW_LOGS = ([Path(os.environ["TUTOR_REVIEW_LOG"])] if os.environ.get("TUTOR_REVIEW_LOG")
+               else sorted(SHARED.glob("srs/*.csv")))
+HAS_REVIEW_LOG = bool(REVIEW_LOGS) and REVIEW_LOGS[0].is_file()
+NO_REVIEW_LOG = ("the real review log is not here: set TUTOR_REVIEW_LOG to py-fsrs's "
+                 "tests/review_logs_josh_….csv (see README, Tests)")
 
 
 def flashcard(i: int, deck: str = "d") -> Flashcard:

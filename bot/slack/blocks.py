@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.learning_day import starts_a_day
 from bot.numbers import id_value
 from bot.slack.escape import defuse_blocks, esc, unesc
 from bot.tutor import DeckSummary, Learner, LearnerStats, Rating, ReviewResult
@@ -161,16 +162,18 @@ def format_interval(interval: timedelta) -> str:
 
 
 def format_when(moment: datetime | None, tz: str, now: datetime) -> str:
-    """`today 08:30`, `tomorrow 08:30`, `Thu 6 Mar 08:30` in the zone `tz`."""
+    """`today 08:30`, `tomorrow 08:30`, `Thu 6 Mar 08:30` in the zone `tz`; a due date, which is the
+    start of a learning day, as the day alone: `tomorrow`, `Thu 6 Mar`."""
     if moment is None:
         return "nothing scheduled"
     zone = ZoneInfo(tz)
     local, today = moment.astimezone(zone), now.astimezone(zone).date()
+    at = "" if starts_a_day(moment, tz) else f" {local:%H:%M}"
     if local.date() <= today:
-        return "now" if moment <= now else f"today {local:%H:%M}"
+        return "now" if moment <= now else f"today{at}"
     if local.date() == today + timedelta(days=1):
-        return f"tomorrow {local:%H:%M}"
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+        return f"tomorrow{at}"
+    return f"{local:%a} {local.day} {local:%b}{at}"
 
 
 def format_percent(share: float | None) -> str:
@@ -279,7 +282,8 @@ def mcq_result_blocks(card: MultipleChoice, result: ReviewResult) -> list[Block]
         if right is not None:
             verdict += f"\n*Answer:* {option_line(card, right)}"
     blocks = [section(esc(card.question)), section(verdict), *explanation_blocks(card)]
-    blocks.append(context(f"Next review in {format_interval(result.interval)}"))
+    why = f" · graded Hard: {esc(result.reason)}" if result.reason else ""
+    blocks.append(context(f"Next review in {format_interval(result.interval)}{why}"))
     return blocks
 
 
@@ -390,6 +394,8 @@ def stats_message(learner: Learner, stats: LearnerStats, now: datetime) -> Messa
             f"*{format_percent(stats.retention_30d)}* · cards learned *{stats.cards_learned}*\n"
             f"Next review *{format_when(stats.next_due, learner.tz, now)}*\n"
             f"Decks {decks} · {delivery_line(learner)}")
+    if stats.memory is not None:
+        text += f"\nMemory model: {esc(stats.memory.describe())}"
     fallback = (f"Streak {stats.streak} days, due today {stats.due_today}, "
                 f"this week {stats.reviewed_this_week} reviews")
     return Message(fallback, [section(text)])

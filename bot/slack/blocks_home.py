@@ -66,6 +66,7 @@ def member_blocks(learner: Learner | None, stats: LearnerStats | None, now: date
         _field("Retention (30 days)", format_percent(stats.retention_30d)),
         _field("Next review", format_when(stats.next_due, learner.tz, now)),
         _field("Daily DM", daily),
+        *([_field("Memory model", esc(stats.memory.short()))] if stats.memory is not None else []),
     ]})
     toggle = (button("Resume daily DM", HOME_RESUME, style="primary") if learner.paused
               else button("Pause daily DM", HOME_PAUSE))

@@ -283,9 +283,20 @@ def close_schedule(svc: SlackServices, client: WebClient, schedule_id: int, now:
     return sum(close_post(svc, client, p, now) for p in posts)
 
 
-def answer(svc: SlackServices, client: WebClient, *, post_id: int, user_id: str, choice: int) -> Message:
+def _since_post(post: ChannelPost, action_ts: str | None) -> int | None:
+    """Milliseconds from the post (its ts) to the click (Slack's action_ts): both Slack's clock."""
+    try:
+        elapsed = round((float(action_ts or "") - float(post.ts or "")) * 1000)
+    except ValueError:
+        return None
+    return elapsed if elapsed >= 0 else None
+
+
+def answer(svc: SlackServices, client: WebClient, *, post_id: int, user_id: str, choice: int,
+           action_ts: str | None = None) -> Message:
     """A member's click on an option: store it (first answer stands), count it as their review of
-    the card, refresh the tally. Returns the reply only they see."""
+    the card (timed from the post: recorded, not used for grading, as the post may be read hours
+    later), refresh the tally. Returns the reply only they see."""
     now = svc.now()
     post = svc.state.post(post_id)
     if post is None:
@@ -303,7 +314,8 @@ def answer(svc: SlackServices, client: WebClient, *, post_id: int, user_id: str,
             tutor.ensure_learner(user_id, name=user.name if user else None, tz=user.tz if user else None)
         try:
             seq = tutor.next_seq(user_id, post.deck, card.id)
-            tutor.answer_choice(user_id, post.deck, card.id, choice, seq=seq, now=now, source=SOURCE)
+            tutor.answer_choice(user_id, post.deck, card.id, choice, seq=seq, now=now,
+                                duration_ms=_since_post(post, action_ts), source=SOURCE)
         except TutorError as exc:  # the answer counts in the channel even if the review can't be kept
             log.warning("answer of %s to post %s not recorded as a review: %s", user_id, post_id, exc)
         refresh_post(svc, client, post_id)

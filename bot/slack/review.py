@@ -7,6 +7,10 @@ the core stores a double click once; the session counts it once (UNIQUE key) too
 
 The message of a daily delivery carries its mark (bot.slack.marks) when posted and at every update,
 so it can be found in the DM's history whatever Slack does with metadata an update leaves out.
+
+Answer times: the moment a message is sent showing a card is kept (storage: slack_card_views); a
+grade or an option click is timed from it to Slack's `action_ts` of the click, and the core grades
+multiple choice with that time (bot/grading.py).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from content.model import Card, Flashcard, MultipleChoice
 log = logging.getLogger(__name__)
 
 SOURCE = "dm"  # the review log's name for answers given in a DM
+MAX_ANSWER_MS = 3_600_000  # a click later than this after the card was shown is not a timing
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class Click:
     channel_id: str
     ts: str
     value: str | None
+    action_ts: str | None = None  # when Slack says the click happened (epoch seconds, as text)
 
 
 def find_card(svc: SlackServices, deck: str, card_id: str) -> Card | None:
@@ -92,7 +98,21 @@ def render_next(svc: SlackServices, session_id: int, user_id: str, now: datetime
         svc.state.finish_session(session_id, now)
         return summary_message(summary(svc, session_id, user_id, now), now, note=note), True
     ref = CardRef(session_id, item.deck, item.card.id, item.seq)
+    svc.state.card_shown(session_id, item.deck, item.card.id, item.seq, now)
     return card_message(ref, item.card, is_new=item.is_new, remaining=remaining, note=note), False
+
+
+def answer_ms(svc: SlackServices, ref: CardRef, click: Click) -> int | None:
+    """Milliseconds from showing the card to the click; None when unknown or implausible (a clock
+    step, a click on a message left open for hours)."""
+    shown = svc.state.shown_at(ref.session_id, ref.deck, ref.card_id, ref.seq)
+    if shown is None or not click.action_ts:
+        return None
+    try:
+        elapsed = round((float(click.action_ts) - shown.timestamp()) * 1000)
+    except ValueError:
+        return None
+    return elapsed if 0 <= elapsed <= MAX_ANSWER_MS else None
 
 
 def summary_if_done(svc: SlackServices, session_id: int, user_id: str, now: datetime) -> list[Block] | None:
@@ -129,6 +149,7 @@ def post_session(svc: SlackServices, client: WebClient, user_id: str, session_id
             return None
         first = due[0]
         ref = CardRef(session_id, first.deck, first.card.id, first.seq)
+        svc.state.card_shown(session_id, first.deck, first.card.id, first.seq, now)
         message = card_message(ref, first.card, is_new=first.is_new, remaining=len(due), note=note)
     if mark is not None:
         message = mark.on(message)
@@ -207,7 +228,8 @@ def on_grade(svc: SlackServices, client: WebClient, click: Click) -> None:
     now = svc.now()
     try:
         result = svc.ctx.tutor.grade(click.user_id, ref.deck, ref.card_id, Rating(id_value(data.get("r"))),
-                                     seq=ref.seq, now=now, source=SOURCE)
+                                     seq=ref.seq, now=now, duration_ms=answer_ms(svc, ref, click),
+                                     source=SOURCE)
     except TutorError as exc:  # a stale button (the card was reviewed elsewhere, or removed)
         note = f"{esc(str(exc))}."
     else:
@@ -234,7 +256,8 @@ def on_choice(svc: SlackServices, client: WebClient, click: Click) -> None:
         return
     try:
         result = svc.ctx.tutor.answer_choice(click.user_id, ref.deck, ref.card_id, id_value(data.get("o")),
-                                             seq=ref.seq, now=now, source=SOURCE)
+                                             seq=ref.seq, now=now, duration_ms=answer_ms(svc, ref, click),
+                                             source=SOURCE)
     except TutorError as exc:  # a stale button: show what is next instead
         message, finished = render_next(svc, ref.session_id, click.user_id, now, note=f"{esc(str(exc))}.")
         _update(svc, client, click, ref.session_id, message)

@@ -210,10 +210,13 @@ def serve(settings: Settings, *, http: bool, host: str = "0.0.0.0", port: int | 
         flow.shutdown(wait=False)  # queued demos are dropped
     if worker is not None:  # the local worker's process stops; a job it ran ends as failed
         finished = run_bounded("the worker", worker.close, deadline) and finished
+    if not finished:
+        # Abandoned threads may still be inside a query: closing a connection under them can crash
+        # SQLite, and they would hold a normal exit. Leave at once; WAL keeps every commit.
+        log.info("stopped")
+        exit_now(0)
     close_open_databases()
     log.info("stopped")
-    if not finished:
-        exit_now(0)  # abandoned threads would hold a normal exit
     return 0
 
 

@@ -28,7 +28,8 @@ def callback(svc: SlackServices) -> Callable[..., None]:
             return
         user_id = body["user"]["id"]
         channel_id = (body.get("container") or {}).get("channel_id") or body["channel"]["id"]
-        message = answer(svc, client, post_id=post_id, user_id=user_id, choice=choice)
+        message = answer(svc, client, post_id=post_id, user_id=user_id, choice=choice,
+                         action_ts=action.get("action_ts"))
         client.chat_postEphemeral(channel=channel_id, user=user_id, **message.as_kwargs())
 
     return qotd_choice

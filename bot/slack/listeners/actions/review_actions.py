@@ -26,7 +26,8 @@ def click_of(body: dict[str, Any], action: dict[str, Any]) -> Click:
     ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
     if not channel or not ts:
         raise ValueError("a review click without its message (channel, ts)")
-    return Click(user_id=body["user"]["id"], channel_id=str(channel), ts=str(ts), value=action.get("value"))
+    return Click(user_id=body["user"]["id"], channel_id=str(channel), ts=str(ts), value=action.get("value"),
+                 action_ts=action.get("action_ts"))
 
 
 def callback(svc: SlackServices, handler: Handler) -> Callable[..., None]:

@@ -1,0 +1,88 @@
+"""SQL for memory models: every FSRS fit of a member's or a deck's (team prior) history, adopted or
+not, with its date, review counts and both scores; the latest adopted one is the one in use."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from storage.timefmt import iso, parse
+
+SCOPES = ("member", "team")
+OUTCOMES = ("adopted", "worse", "too_few", "failed")
+
+
+@dataclass(frozen=True)
+class FitRow:
+    """One fit. Scores are srs-benchmark's log loss, RMSE(bins) and AUC on the held-out reviews, of the
+    parameters in use then (`current`) and of the fitted ones; None where there was nothing to score."""
+
+    scope: str  # member | team
+    owner: str  # user_id | deck slug
+    fitted_at: datetime  # UTC
+    reviews: int
+    trained_on: int
+    scored: int
+    outcome: str  # adopted | worse | too_few | failed
+    parameters: tuple[float, ...] | None
+    current_parameters: tuple[float, ...]
+    log_loss_current: float | None = None
+    log_loss_fitted: float | None = None
+    rmse_bins_current: float | None = None
+    rmse_bins_fitted: float | None = None
+    auc_current: float | None = None
+    auc_fitted: float | None = None
+    seconds: float | None = None
+    detail: str | None = None
+    id: int | None = None
+
+    @property
+    def adopted(self) -> bool:
+        return self.outcome == "adopted"
+
+
+_COLUMNS = ("scope, owner, fitted_at, reviews, trained_on, scored, outcome, parameters, current_parameters,"
+            " log_loss_current, log_loss_fitted, rmse_bins_current, rmse_bins_fitted, auc_current,"
+            " auc_fitted, seconds, detail, id")
+
+
+def _row(r: tuple[Any, ...]) -> FitRow:
+    return FitRow(scope=r[0], owner=r[1], fitted_at=parse(r[2]), reviews=r[3], trained_on=r[4], scored=r[5],
+                  outcome=r[6], parameters=None if r[7] is None else tuple(json.loads(r[7])),
+                  current_parameters=tuple(json.loads(r[8])), log_loss_current=r[9], log_loss_fitted=r[10],
+                  rmse_bins_current=r[11], rmse_bins_fitted=r[12], auc_current=r[13], auc_fitted=r[14],
+                  seconds=r[15], detail=r[16], id=r[17])
+
+
+def record_fit(db: sqlite_utils.Database, fit: FitRow) -> int:
+    """Store a fit (inside the caller's transaction when there is one); returns its id."""
+    if fit.scope not in SCOPES or fit.outcome not in OUTCOMES:
+        raise ValueError(f"a fit is of scope {SCOPES} with outcome {OUTCOMES}, not {fit.scope}/{fit.outcome}")
+    cursor = db.conn.execute(
+        f"INSERT INTO memory_models ({_COLUMNS.removesuffix(', id')})"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (fit.scope, fit.owner, iso(fit.fitted_at), fit.reviews, fit.trained_on, fit.scored, fit.outcome,
+         None if fit.parameters is None else json.dumps(list(fit.parameters)),
+         json.dumps(list(fit.current_parameters)), fit.log_loss_current, fit.log_loss_fitted,
+         fit.rmse_bins_current, fit.rmse_bins_fitted, fit.auc_current, fit.auc_fitted, fit.seconds,
+         fit.detail))
+    return int(cursor.lastrowid or 0)
+
+
+def in_use(db: sqlite_utils.Database, scope: str, owner: str) -> FitRow | None:
+    """The latest adopted fit of the owner: the parameters in use."""
+    row = db.conn.execute(f"SELECT {_COLUMNS} FROM memory_models WHERE scope = ? AND owner = ?"
+                          " AND outcome = 'adopted' ORDER BY id DESC LIMIT 1", (scope, owner)).fetchone()
+    return None if row is None else _row(row)
+
+
+def latest_fits(db: sqlite_utils.Database, scope: str) -> dict[str, FitRow]:
+    """owner -> its latest fit of any outcome (when it was last tried, on how many reviews)."""
+    rows = db.conn.execute(
+        f"SELECT {_COLUMNS} FROM memory_models m WHERE scope = ? AND id = (SELECT max(id)"
+        " FROM memory_models WHERE scope = m.scope AND owner = m.owner)", (scope,))
+    return {r[1]: _row(r) for r in rows}
