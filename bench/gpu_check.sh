@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The /finetune checks that need a CUDA GPU, as one prepared script: the CUDA-only tests, the
-# backbone tests, then bench/finetune.py on the GPU. Prints figures; about 3-5 minutes on an H200.
+# The /finetune checks that need a CUDA GPU, as one prepared script: the CUDA-only tests (the warm
+# worker's demo and classify jobs on the GPU among them), the backbone and worker-engine tests, then
+# bench/finetune.py on the GPU (both data sets, input sizes, and the warm worker's latencies: spawn
+# to warm, time to the pre-trained result, classify idle and during a demo). Prints figures; about
+# 4-6 minutes on an H200.
 #
 #   bash bench/gpu_check.sh                 on a GPU machine (python3 with CUDA torch there)
 #   bash bench/gpu_check.sh --cpu-dry-run   anywhere: every step up to the CUDA checks, on the CPU
@@ -82,16 +85,16 @@ elif ! "$PY" -c "import torch, sys; sys.exit(not torch.cuda.is_available())"; th
 fi
 
 status=0
-echo "== tests: CUDA-only tests (skipped without a GPU) and the backbone tests"
+echo "== tests: CUDA-only tests (skipped without a GPU), the backbone and the warm worker's engine"
 timeout 300 "$PY" -m pytest -q -p no:cacheprovider -rs tests/test_finetune_gpu.py \
-  tests/test_finetune_backbone.py || status=1
+  tests/test_finetune_backbone.py tests/test_worker_engine.py || status=1
 
 echo "== bench on $device"
 if [ "$device" = cuda ]; then
-  timeout 420 "$PY" bench/finetune.py --device cuda --budget "$BUDGET" --e2e-budget "$BUDGET" || status=1
+  timeout 420 "$PY" bench/finetune.py --device cuda --budget "$BUDGET" || status=1
 else
-  # The dry run only proves every step runs: tiny budgets, one input size.
-  timeout 300 "$PY" bench/finetune.py --device cpu --budget 1 --e2e-budget 1 --quick || status=1
+  # The dry run only proves every step runs: tiny budgets, 10 per label at one input size.
+  timeout 400 "$PY" bench/finetune.py --device cpu --budget 1 --quick || status=1
 fi
 
 echo "== gpu_check done in $(( $(date +%s) - started )) s, status $status"

@@ -7,8 +7,10 @@
   100,000-deep JSON deck (refused before any parser recurses);
 * body: the resident memory (VmRSS) of a real `tutor serve --http` process before and after an
   unsigned 50 MB POST to /slack/events, sent with a Content-Length and again chunked;
-* PNGs: the /finetune image check on four 36-megapixel PNGs (finding 8 of issue 8) is measured
-  by its owner in `png_figure` below; until then this section says so.
+* PNGs: the resident memory of the same `tutor serve --http` before /finetune and after its demo
+  over four 36-megapixel PNGs of about 120 kB each (and three small photos), posted in a channel
+  (finding 8 of issue 8): the bot checks them from their headers; they are decoded in its worker
+  process, whose memory is not the bot's.
 
     python bench/hostile_inputs.py [--skip-serve]
 """
@@ -26,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bot_process import post_stream, running_bots  # noqa: E402  (tests/ holds the helpers, the stand-in)
-from hostile_data import hostile_recap  # noqa: E402
+from hostile_data import hostile_recap, poster_png  # noqa: E402
 from slack_harness import sample_deck  # noqa: E402
 from slack_standin import SlackStandin  # noqa: E402
 
@@ -92,9 +94,34 @@ def body_figures() -> None:
 
 
 def png_figure() -> None:
-    # Finding 8 of issue 8 (helper WORKER): the bot's RSS before and after /finetune checks four
-    # 105 kB PNGs of 6000x6000 pixels. It belongs here once the image check reads headers only.
-    print("four 36 MP PNGs for /finetune: measured by the /finetune image check's owner (not yet here)")
+    from finetune_world import ALICE, cat
+
+    png = poster_png()
+    with tempfile.TemporaryDirectory() as folder, SlackStandin() as slack, \
+            running_bots(slack, Path(folder)) as bots:
+        slack.add_user(ALICE, name="alice")
+        channel = slack.add_channel("vision", members=[ALICE])
+        bot = bots.start(env={"TUTOR_FINETUNE_BUDGET": "1"})
+        files = [(f"poster_{i}.png", png, "image/png") for i in range(4)]
+        files += [(f"cat_{i}.jpg", cat(i), "image/jpeg") for i in range(3)]
+        for name, content, mimetype in files:
+            shared = slack.add_file(content, name=name, mimetype=mimetype, user=ALICE)
+            message = slack.post_user_message(channel, ALICE, "", files=[shared])
+            bot.sender.event(slack.message_event(channel, message))
+        time.sleep(1.0)  # the events are acknowledged first, recorded just after
+        before = bot.rss_bytes()
+        bot.sender.command("/finetune", "", user_id=ALICE, channel_id=channel)
+
+        def finished() -> bool:
+            posted = [m for m in slack.messages(channel) if m.get("user") == slack.bot_user_id]
+            return bool(posted) and any(word in posted[-1]["text"] for word in ("Done", "did not finish"))
+
+        slack.wait_for(finished, 300, what="the demo over the posters to end")
+        after = bot.rss_bytes()
+        outcome = [m for m in slack.messages(channel) if m.get("user") == slack.bot_user_id][-1]["text"]
+    print(f"tutor serve --http, /finetune over four {len(png) / 1e3:.0f} kB PNGs of 6000x6000 and 3 photos:")
+    print(f"  RSS before /finetune       {before / 1e6:7.1f} MB")
+    print(f"  RSS after its demo         {after / 1e6:7.1f} MB  ({outcome.splitlines()[-1][:60]})")
 
 
 def main() -> None:

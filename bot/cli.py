@@ -14,12 +14,14 @@
     tutor serve [--http] [--host H] [--port N]   run the Slack app
     tutor doctor [--json]                token, scopes, database, decks and the demo, as a checklist
     tutor finetune DIR ...               the transfer-learning demo (see `tutor finetune -h`)
+    tutor worker [--lane long|short]     the job worker for Celery (TUTOR_BROKER_URL)
 
 `--db PATH` overrides TUTOR_DB, before or after the subcommand. Exit codes: 0 ok; 1 the command ran
 and found a problem (lint errors, a refused request, Slack refusing the token); 2 bad usage or
 unreadable input (the database included). User errors print one line on stderr, never a traceback;
 output cut short by a closed pipe (`tutor deck show … | head`) ends quietly with status 141 like
-other Unix tools. torch is imported only by `tutor finetune` (and only inside its child process).
+other Unix tools. torch is imported only in worker processes (`tutor finetune`'s, the bot's,
+`tutor worker`'s).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Any
 from bot import cli_explain, cli_optimize, cli_reviews, cli_test_pattern
 from bot.config import ConfigError, ServiceError, Settings, load_settings
 from bot.tutor import Tutor, TutorError
+from bot.worker import cli as worker_cli
 from content.model import Deck, DeckFormatError, Flashcard, MultipleChoice, Prompt, option_letter, plural
 from storage.db import DatabaseOpenError
 
@@ -380,6 +383,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     cli_optimize.add_parser(commands)
     cli_reviews.add_parser(commands)
     _add_finetune(commands, wanted="finetune" in argv)
+    worker_cli.add_parser(commands)
     _accept_db_after_subcommands(parser)
     return parser
 

@@ -35,13 +35,16 @@ class Settings:
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
-    # /finetune: where demos keep their trained heads and charts (None: a folder next to db_path),
-    # each arm's training budget and the hard time limit of one demo (seconds), and the device
-    # (None: cuda when there is one, else cpu).
-    finetune_dir: str | None = None
+    # /finetune: each arm's training budget and the hard time limit of one demo (seconds), and the
+    # device (None: cuda when there is one, else cpu).
     finetune_budget_s: float = 10.0
     finetune_time_limit_s: float = 300.0
     finetune_device: str | None = None
+    # The job engine: with a Redis URL, jobs go through Celery to `tutor worker` processes (on
+    # other hosts, say); None: the bot runs its own warm worker process, started with the bot
+    # (worker_prewarm, TUTOR_WORKER_PREWARM) or else at the first job.
+    broker_url: str | None = None
+    worker_prewarm: bool = True
     # Daily DMs: at most this many chat.postMessage calls a second across all members (TUTOR_DM_RATE;
     # 0 = no pacing). Slack's own limit is about 1 message a second per channel, with bursts allowed.
     dm_rate_per_s: float = 20.0
@@ -123,6 +126,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if device is not None and device not in ("cpu", "cuda") and not re.match(r"^cuda:[0-9]{1,3}$", device):
         raise ConfigError(f"TUTOR_FINETUNE_DEVICE={device!r} must be cpu, cuda or cuda:N")
 
+    broker_url = env.get("TUTOR_BROKER_URL", "").strip() or None
+    if broker_url is not None and not re.match(r"^rediss?://", broker_url):
+        raise ConfigError(f"TUTOR_BROKER_URL={broker_url!r} must be a Redis URL such as "
+                          "redis://localhost:6379/0 (Celery uses Redis as broker and result backend)")
+
+    prewarm_raw = env.get("TUTOR_WORKER_PREWARM", "").strip().lower()
+    if prewarm_raw not in ("", "1", "true", "yes", "0", "false", "no"):
+        raise ConfigError(f"TUTOR_WORKER_PREWARM={prewarm_raw!r} must be 1 or 0 (true or false)")
+
     dm_rate_raw = env.get("TUTOR_DM_RATE", "").strip()
     try:
         dm_rate = float(dm_rate_raw) if dm_rate_raw else 20.0
@@ -147,10 +159,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         slack_app_token=token("SLACK_APP_TOKEN", "xapp-"),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip() or None,
         slack_api_url=api_url,
-        finetune_dir=env.get("TUTOR_FINETUNE_DIR", "").strip() or None,
         finetune_budget_s=seconds("TUTOR_FINETUNE_BUDGET", 10.0),
         finetune_time_limit_s=seconds("TUTOR_FINETUNE_TIME_LIMIT", 300.0),
         finetune_device=device,
+        broker_url=broker_url,
+        worker_prewarm=prewarm_raw not in ("0", "false", "no"),
         dm_rate_per_s=dm_rate,
         shipped_decks=_SWITCH[shipped_raw],
         log_level=log_level,

@@ -82,7 +82,7 @@ class DemoRun:
     user_id: str | None
     labels: tuple[str, ...] | None  # the labels asked for; None for every label
     status: RunStatus
-    head_path: str | None
+    head_path: str | None  # where runs before the head was kept in the database saved it
     report: dict[str, Any] | None  # FinetuneReport.to_dict()
     error: str | None
     created_at: datetime  # UTC
@@ -219,21 +219,29 @@ def start_run(db: sqlite_utils.Database, *, channel: str, thread_ts: str, user_i
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, *, status: RunStatus, now: datetime,
-               head_path: str | None = None, report: dict[str, Any] | None = None,
+               head: bytes | None = None, report: dict[str, Any] | None = None,
                error: str | None = None) -> DemoRun:
-    """Mark a run done or failed, with its head and report or its error in plain words."""
+    """Mark a run done or failed, with its trained head (bytes) and report, or its error in plain
+    words; one transaction, so a done run always has its head."""
     if status is RunStatus.RUNNING:
         raise ValueError("finish_run needs DONE or FAILED")
     with transaction(db) as conn:
         conn.execute(
-            "UPDATE finetune_runs SET status = ?, head_path = ?, report = ?, error = ?, finished_at = ? "
-            "WHERE id = ?",
-            (status.value, head_path, json.dumps(report) if report is not None else None, error, _utc(now),
-             run_id))
+            "UPDATE finetune_runs SET status = ?, report = ?, error = ?, finished_at = ? WHERE id = ?",
+            (status.value, json.dumps(report) if report is not None else None, error, _utc(now), run_id))
+        if head is not None:
+            conn.execute("INSERT OR REPLACE INTO finetune_heads (run_id, head, created_at) VALUES (?, ?, ?)",
+                         (run_id, head, _utc(now)))
     runs = _select_runs(db, "id = ?", [run_id])
     if not runs:
         raise KeyError(f"no demo run {run_id}")
     return runs[0]
+
+
+def head_for_run(db: sqlite_utils.Database, run_id: int) -> bytes | None:
+    """The trained head a finished run kept (None: the run has none in the database)."""
+    row = db.execute("SELECT head FROM finetune_heads WHERE run_id = ?", [run_id]).fetchone()
+    return bytes(row[0]) if row else None
 
 
 def run_for_thread(db: sqlite_utils.Database, channel: str, thread_ts: str) -> DemoRun | None:

@@ -1,6 +1,7 @@
 """Tables for /finetune (versions 200-299): images seen in channels, history scans, demo runs, the
-images classified in a demo's thread and the answers to the deck question shown there. All SQL
-that reads or writes them is in storage/images.py.
+images classified in a demo's thread, the answers to the deck question shown there, and each
+finished demo's trained head (201-219 belong to the demo's worker). All SQL that reads or writes
+them is in storage/images.py.
 
 Times are ISO 8601 strings in UTC. Slack timestamps (`ts`) are kept as Slack's own strings
 ("1712345678.000200"): they are ids, and turning them into floats loses the digits that make them
@@ -73,6 +74,21 @@ MIGRATIONS: list[Migration] = [
             ts TEXT NOT NULL,               -- the reply that answered
             created_at TEXT NOT NULL,
             PRIMARY KEY (run_id, user_id)   -- a member's first answer stands
+        );
+        """,
+    ),
+    Migration(
+        201,
+        "finetune heads: the trained head of each finished demo, kept by the bot",
+        """
+        -- The worker sends the head back with the demo's result; the bot keeps it here and sends it
+        -- with each classify job, so replies are labelled after a restart and by a worker on
+        -- another host (nothing is shared on disk between the two). finetune_runs.head_path is
+        -- left from before: a run without a row here falls back to that file.
+        CREATE TABLE finetune_heads (
+            run_id INTEGER PRIMARY KEY REFERENCES finetune_runs (id) ON DELETE CASCADE,
+            head BLOB NOT NULL,             -- torch.save() bytes of the head's tensors and classes
+            created_at TEXT NOT NULL
         );
         """,
     ),

@@ -41,13 +41,16 @@ def serve_command() -> list[str]:
 class BotProcess:
     """One `tutor serve --http` process; its output goes to `log_path`."""
 
-    def __init__(self, slack: SlackStandin, db_path: Path, log_path: Path) -> None:
+    def __init__(self, slack: SlackStandin, db_path: Path, log_path: Path,
+                 env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         env = {**os.environ, "TUTOR_DB": str(db_path), "SLACK_BOT_TOKEN": slack.bot_token,
                "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url, "PORT": str(self.port),
-               "SLACK_APP_TOKEN": "", "TUTOR_DM_RATE": "0"}
+               "SLACK_APP_TOKEN": "", "TUTOR_DM_RATE": "0",
+               # These bots test delivery, not the demo: no warm worker process (torch) at each start.
+               "TUTOR_WORKER_PREWARM": "0", **(env or {})}
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(serve_command(), env=env, cwd=ROOT, stdout=self._log,
                                         stderr=subprocess.STDOUT)
@@ -99,8 +102,9 @@ class Bots:
         self.slack, self.db_path, self.log_dir = slack, db_path, log_dir
         self.started: list[BotProcess] = []
 
-    def start(self, *, wait: bool = True) -> BotProcess:
-        bot = BotProcess(self.slack, self.db_path, self.log_dir / f"serve-{len(self.started) + 1}.log")
+    def start(self, *, wait: bool = True, env: dict[str, str] | None = None) -> BotProcess:
+        """A new bot; env adds to or overrides its environment."""
+        bot = BotProcess(self.slack, self.db_path, self.log_dir / f"serve-{len(self.started) + 1}.log", env)
         self.started.append(bot)
         return bot.wait_until_serving() if wait else bot
 

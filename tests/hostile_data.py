@@ -6,6 +6,9 @@ runs of spaces between tokens (the title pattern, "You got … concepts", Final 
 lines), many `->`, `=` and `[OK]` in one line, thousands of wrapped continuation lines and of
 "Key Concepts:" lines. It is still a recap: it parses into cards, so every stage of parsing and lint
 runs on it.
+
+`poster_png()` is a real 6000x6000 PNG (36 MP, under the 40 MP limit) that compresses to about
+120 kB: decoded, it takes 108 MB (finding 8 of issue 8: the bot must check it from its header).
 """
 
 from __future__ import annotations
@@ -63,3 +66,17 @@ def hostile_recap(size: int) -> str:
         text += _PRACTICE.format(number=number, **fields)
         number += 1
     return text[:size]
+
+
+def poster_png(side: int = 6000) -> bytes:
+    """A real PNG of side x side pixels in three stripes: 36 MP at 6000, about 120 kB."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (side, side), (240, 240, 240))
+    image.paste((30, 90, 200), (0, 0, side, side // 3))
+    image.paste((200, 40, 40), (0, 2 * side // 3, side, side))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()

@@ -233,3 +233,14 @@ def test_finetune_is_delegated_to_the_demo_when_installed(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["finetune", "--help"])
     assert exited.value.code == 0 and "usage: tutor finetune" in capsys.readouterr().out
+
+
+def test_worker_without_a_broker_says_what_to_set(capsys, monkeypatch):
+    monkeypatch.delenv("TUTOR_BROKER_URL", raising=False)
+    code, _, err = run(capsys, "worker")
+    assert code == 2
+    assert err.startswith("tutor worker: set TUTOR_BROKER_URL (e.g. redis://localhost:6379/0) or pass "
+                          "--broker")
+    monkeypatch.setenv("TUTOR_BROKER_URL", "http://not-redis")
+    code, _, err = run(capsys, "worker", "--lane", "short")
+    assert code == 2 and "TUTOR_BROKER_URL='http://not-redis' must be a Redis URL" in err

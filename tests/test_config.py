@@ -16,8 +16,12 @@ def test_reads_every_variable():
     settings = load_settings({
         "TUTOR_DB": "/data/t.db", "TUTOR_TZ": "Europe/Berlin", "TUTOR_ADMINS": "U012AB3CD, W0XYZ12",
         "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s3",
-        "SLACK_API_URL": "http://127.0.0.1:9999/api",
+        "SLACK_API_URL": "http://127.0.0.1:9999/api", "TUTOR_BROKER_URL": "redis://queue.internal:6379/2",
     })
+    assert settings.broker_url == "redis://queue.internal:6379/2"
+    assert load_settings({}).broker_url is None  # unset: the bot runs its own worker
+    assert load_settings({}).worker_prewarm
+    assert not load_settings({"TUTOR_WORKER_PREWARM": "0"}).worker_prewarm
     assert settings.db_path == "/data/t.db"
     assert settings.timezone == "Europe/Berlin"
     assert settings.admins == {"U012AB3CD", "W0XYZ12"}
@@ -32,6 +36,8 @@ def test_reads_every_variable():
     ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
     ({"SLACK_BOT_TOKEN": "xapp-wrong-kind"}, "SLACK_BOT_TOKEN"),
     ({"SLACK_APP_TOKEN": "xoxb-wrong-kind"}, "SLACK_APP_TOKEN"),
+    ({"TUTOR_BROKER_URL": "amqp://guest@localhost//"}, "TUTOR_BROKER_URL=.* must be a Redis URL"),
+    ({"TUTOR_WORKER_PREWARM": "later"}, "TUTOR_WORKER_PREWARM"),
 ])
 def test_malformed_variables_are_named(env, named):
     with pytest.raises(ConfigError, match=named):

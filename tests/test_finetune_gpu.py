@@ -1,10 +1,12 @@
 """The demo on a CUDA GPU (skipped elsewhere; bench/gpu_check.sh runs these on a GPU machine):
 bf16 autocast and channels_last give the same answers as the CPU, the scratch arm is the backbone's
-own architecture, and the last block is fine-tuned after the new head."""
+own architecture, the last block is fine-tuned after the new head, and the warm worker runs the
+demo and classify jobs on the GPU."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -15,9 +17,11 @@ from skimage import data
 
 from bot.finetune.backbone import build_lite0_imagenet
 from bot.finetune.embedding import to_tensor
-from bot.finetune.jobs import DemoRequest, DemoRunner
+from bot.finetune.images import folder_images, scan_image_folder
 from bot.finetune.report import FinetuneReport
+from bot.finetune.request import ClassifyRequest, DemoRequest, DemoResult, ImageData
 from bot.finetune.train import autocast, normalize
+from bot.worker.engine import WarmWorker
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -37,28 +41,38 @@ def test_bf16_channels_last_logits_agree_with_cpu() -> None:
 
 
 @pytest.fixture(scope="module")
-def gpu_report(tmp_path_factory: pytest.TempPathFactory) -> FinetuneReport:
+def gpu_worker() -> Iterator[WarmWorker]:
+    engine = WarmWorker()  # device None: cuda
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def gpu_demo(tmp_path_factory: pytest.TempPathFactory, gpu_worker: WarmWorker) -> DemoResult:
     base = tmp_path_factory.mktemp("gpu")
     root = make_photo_folder(base / "photos", {"astronaut": 10, "cat": 10, "coffee": 10})
-    runner = DemoRunner(lock_path=base / "lock", time_limit_s=240)
-    outcome = runner.run(DemoRequest(root, base / "out", budget_s=4.0))  # device None: picks cuda
-    assert outcome.ok and outcome.report is not None, outcome.error
-    return outcome.report
+    images, _ = folder_images(scan_image_folder(root))
+    outcome = gpu_worker.run("demo", DemoRequest(images=tuple(images), budget_s=4.0).to_dict())
+    assert outcome.ok and outcome.result is not None, outcome.error
+    return DemoResult.from_dict(outcome.result)
 
 
-def test_demo_runs_on_the_gpu(gpu_report: FinetuneReport) -> None:
-    assert gpu_report.device == f"cuda ({torch.cuda.get_device_name()})"
-    assert gpu_report.pretrained.method == "linear head, then last block fine-tuned"
-    assert gpu_report.scratch.method == "tf_efficientnet_lite0, random init, 224 px"
-    assert gpu_report.pretrained.accuracy >= 8 / 9
-    assert gpu_report.held_out == 9 and Path(gpu_report.chart).is_file()
-    assert gpu_report.scratch.steps > 10  # the GPU gets through many steps in the budget
+def test_demo_runs_on_the_gpu(gpu_demo: DemoResult) -> None:
+    report = FinetuneReport.from_dict(gpu_demo.report)
+    assert report.device == f"cuda ({torch.cuda.get_device_name()})"
+    assert report.pretrained.method == "linear head, then last block fine-tuned"
+    assert report.scratch.method == "tf_efficientnet_lite0, random init, 224 px"
+    assert report.pretrained.accuracy >= 8 / 9
+    assert report.held_out == 9 and gpu_demo.chart_png.startswith(b"\x89PNG")
+    assert report.scratch.steps > 10  # the GPU gets through many steps in the budget
 
 
-def test_classify_on_the_gpu(gpu_report: FinetuneReport, tmp_path: Path) -> None:
-    paths = []
+def test_classify_on_the_gpu(gpu_demo: DemoResult, gpu_worker: WarmWorker) -> None:
+    images = []
     for label in ("cat", "coffee"):
-        paths.append(tmp_path / f"{label}.png")
-        crops(label, 1, seed=7)[0].save(paths[-1])
-    ranked = DemoRunner(lock_path=tmp_path / "lock").classify(Path(gpu_report.head_path), paths)
-    assert [r[0][0] for r in ranked] == ["cat", "coffee"]
+        buffer = io.BytesIO()
+        crops(label, 1, seed=7)[0].save(buffer, "PNG")
+        images.append(ImageData(f"{label}.png", None, buffer.getvalue()))
+    outcome = gpu_worker.run("classify", ClassifyRequest(head=gpu_demo.head, images=tuple(images)).to_dict())
+    assert outcome.ok and outcome.result is not None, outcome.error
+    assert [r[0][0] for r in outcome.result["ranked"]] == ["cat", "coffee"]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
 import pytest
+from hostile_data import poster_png
 from PIL import Image
 
 from bot.finetune.images import (
@@ -181,3 +185,52 @@ def test_one_label_says_add_a_label(tmp_path: Path) -> None:
 def test_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError):
         scan_image_folder(tmp_path / "missing")
+
+
+def test_a_file_broken_past_its_header_is_found_when_decoded() -> None:
+    # The bot checks headers only; the worker decodes and skips what its decoder cannot read.
+    data = jpeg_bytes(Image.effect_noise((400, 300), 60).convert("RGB"))
+    cut = data[: len(data) // 2]
+    assert check_image_bytes(cut, "half.jpg") is None
+    assert decode_image(cut) is SkipReason.CORRUPT
+
+
+# Runs in its own process, so its peak RSS is the download path's alone: a Slack stand-in serves four
+# 36 MP PNGs, the bot's download code fetches and checks them, and the peak RSS is printed before and
+# after (kB, from getrusage: Linux reports ru_maxrss in kB).
+MEASURE_DOWNLOAD = """
+import resource, sys
+from pathlib import Path
+from slack_standin import SlackStandin
+from bot.slack.finetune.downloads import download_images
+from storage.images import RecordedImage
+
+png = Path(sys.argv[1]).read_bytes()
+with SlackStandin() as slack:
+    files = [slack.add_file(png, name=f"poster-{i}.png", mimetype="image/png", user="U0ALICE001")
+             for i in range(4)]
+    images = [RecordedImage(channel="C1", file_id=f["id"], ts="1.0", name=f["name"], label="poster",
+                            size=f["size"], url=f["url_private_download"], mimetype="image/png")
+              for f in files]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = download_images(images, token=slack.bot_token)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(len(png), result.usable, len(result.skipped), before, after)
+"""
+
+
+def test_the_bot_checks_huge_images_in_bounded_memory(tmp_path: Path) -> None:
+    """Issue 8, finding 8: four 105 kB PNGs of 6000x6000 took the bot from 65 MB to 972 MB when it
+    decoded them to check them. From their headers, the four pass in a few MB."""
+    tests = Path(__file__).resolve().parent
+    env = dict(os.environ, PYTHONPATH=f"{tests.parent}:{tests}")
+    poster = tmp_path / "poster.png"
+    poster.write_bytes(poster_png())  # made here: making it takes the 108 MB the bot must not
+    done = subprocess.run([sys.executable, "-c", MEASURE_DOWNLOAD, str(poster)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    size, usable, skipped, before_kb, after_kb = map(int, done.stdout.split())
+    print(f"bot RSS while checking four {size // 1000} kB PNGs of 6000x6000: {before_kb // 1024} MB before, "
+          f"{after_kb // 1024} MB after")
+    assert usable == 4 and skipped == 0  # 36 MP is under the 40 MP limit: they are images to use
+    assert after_kb - before_kb < 30 * 1024  # decoded, one alone would take 108 MB

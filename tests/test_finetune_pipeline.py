@@ -1,9 +1,11 @@
 """The demo end to end on real photos: crops of scikit-image's shipped pictures, bad files mixed in,
-through `tutor finetune --json` (child process, embedding, both arms, chart), then classify."""
+through `tutor finetune --json` (a warm worker process, embedding, both arms, chart), then a
+classify job with the head it wrote."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
@@ -18,9 +20,11 @@ from PIL import Image
 
 from bot.finetune import cli
 from bot.finetune.arms import compare_arms
+from bot.finetune.backbone import cached_backbone
 from bot.finetune.folds import choose_folds
 from bot.finetune.images import MAX_FILE_BYTES, SkipReason
-from bot.finetune.jobs import DemoRunner
+from bot.finetune.request import ClassifyRequest, ImageData
+from bot.worker.engine import WarmWorker
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = {"astronaut": 10, "cat": 10, "coffee": 10}
@@ -79,8 +83,10 @@ def test_json_report_of_a_real_run(demo: tuple[dict[str, Any], Path]) -> None:
         assert set(report[arm]["per_class"]) == set(LABELS)
     pre = report["pretrained"]
     assert pre["accuracy"] >= 8 / 9  # ImageNet features tell these photos apart at once
-    assert pre["seconds"] >= report["embed_s"] > 0  # its clock includes loading and embedding
+    assert pre["seconds"] >= report["embed_s"] > 0  # its clock includes embedding
     assert report["scratch"]["method"] == "small CNN, 64 px"
+    assert report["worker"]["engine"] == "local" and report["worker"]["pid"] > 0
+    assert report["time_ratio"] is None or report["time_ratio"] > 0
 
 
 @pytest.mark.slow
@@ -99,7 +105,7 @@ def test_every_bad_file_is_skipped_and_counted(demo: tuple[dict[str, Any], Path]
 def test_chart_is_a_png(demo: tuple[dict[str, Any], Path]) -> None:
     report, base = demo
     chart = Path(report["chart"])
-    assert chart.parent == base / "out"
+    assert chart.parent == base / "out" and Path(report["head"]).parent == base / "out"
     with Image.open(chart) as image:
         assert image.format == "PNG" and image.width > 400 and image.height > 300
 
@@ -108,14 +114,22 @@ def test_chart_is_a_png(demo: tuple[dict[str, Any], Path]) -> None:
 def test_classify_with_the_saved_head(demo: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
     report, _ = demo
     new = {"cat": crops("cat", 2, seed=99), "coffee": crops("coffee", 1, seed=99)}
-    paths = []
-    for label, images in new.items():
-        for i, image in enumerate(images):
-            paths.append(tmp_path / f"{label}-{i}.png")
-            image.save(paths[-1])
-    paths.append(tmp_path / "not-a-picture.jpg")
-    paths[-1].write_text("hello")
-    ranked = DemoRunner(lock_path=tmp_path / "lock").classify(Path(report["head_path"]), paths, top_k=2)
+    images = []
+    for label, pictures in new.items():
+        for i, picture in enumerate(pictures):
+            buffer = io.BytesIO()
+            picture.save(buffer, "PNG")
+            images.append(ImageData(f"{label}-{i}.png", None, buffer.getvalue()))
+    images.append(ImageData("not-a-picture.jpg", None, b"hello"))
+    request = ClassifyRequest(head=Path(report["head"]).read_bytes(), images=tuple(images), top_k=2)
+    worker = WarmWorker(keep_warm=False)
+    try:
+        outcome = worker.run("classify", request.to_dict())
+    finally:
+        worker.close()
+    assert outcome.ok, outcome.error
+    assert outcome.result is not None
+    ranked = outcome.result["ranked"]
     assert [r[0][0] for r in ranked[:3]] == ["cat", "cat", "coffee"]
     assert all(len(r) == 2 and r[0][1] >= r[1][1] and 0 <= r[1][1] <= 1 for r in ranked[:3])
     assert ranked[3] == []
@@ -171,6 +185,8 @@ def test_fine_tuning_the_last_block_runs_on_cpu_too() -> None:
     images = [im.convert("RGB") for name in ("cat", "rocket") for im in crops(name, 6)]
     labels = [0] * 6 + [1] * 6
     split, folds = choose_folds(labels)
+    cached, _ = cached_backbone("tf_efficientnet_lite0", "cpu")  # loaded already, as in a warm worker
+    before = {k: v.clone() for k, v in cached.model.state_dict().items()}
     result = compare_arms(
         images,
         labels,
@@ -178,7 +194,7 @@ def test_fine_tuning_the_last_block_runs_on_cpu_too() -> None:
         folds,
         device=torch.device("cpu"),
         backbone_name="tf_efficientnet_lite0",
-        budget_s=2.0,
+        budget_s=6.0,
         image_size=160,
         finetune=True,
     )
@@ -186,4 +202,6 @@ def test_fine_tuning_the_last_block_runs_on_cpu_too() -> None:
     assert result.pretrained.method == "linear head, then last block fine-tuned"
     assert result.pretrained.accuracy == 1.0
     assert result.image_size == 160 and result.held_out == 4
-    assert result.pretrained.curve[-1][0] >= 2.0  # fine-tuning used the rest of the budget
+    assert result.pretrained.curve[-1][0] >= 6.0  # fine-tuning used the rest of the budget
+    after = cached.model.state_dict()  # fine-tuned on a copy: the shared backbone is as loaded
+    assert cached is result.backbone and all(torch.equal(before[k], after[k]) for k in before)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -93,20 +94,20 @@ def sample_report() -> FinetuneReport:
         ],
         pretrained=pre,
         scratch=scratch,
-        chart="/tmp/c.png",
         backbone="tf_efficientnet_lite0",
         budget_s=10.0,
         split="stratified 25% held out",
-        head_path="/tmp/head.pt",
         held_out=10,
         embed_s=2.5,
+        worker={"host": "gpu-1", "pid": 4242, "engine": "celery", "node": "long-17@gpu-1"},
     )
 
 
 def test_report_round_trips_through_a_dict() -> None:
     report = sample_report()
     data = report.to_dict()
-    assert {"device", "classes", "images", "pretrained", "scratch", "chart"} <= data.keys()
+    assert {"device", "classes", "images", "pretrained", "scratch", "worker", "time_ratio"} <= data.keys()
+    assert data["worker"] == {"host": "gpu-1", "pid": 4242, "engine": "celery", "node": "long-17@gpu-1"}
     assert data["pretrained"]["accuracy"] == 0.9 and data["scratch"]["seconds"] == 9.1
     assert data["ratio"] == pytest.approx(1.5)
     assert data["skipped_counts"] == {"not an image": 1, SkipReason.HTML_PAGE.value: 1}
@@ -118,7 +119,7 @@ def test_summary_says_what_happened() -> None:
     assert "40 images of 2 labels (cat 20, dog 20)" in text
     assert "Skipped 2 file(s) (not an image: 1; an HTML page" in text
     assert (
-        "90% after 3.2 s (its clock includes 2.5 s loading and embedding; done at 3.5 s: the head had "
+        "90% after 3.2 s (its clock includes 2.5 s embedding; done at 3.5 s: the head had "
         "converged)." in text
     )
     assert "small CNN, 64 px): 60% after 9.1 s." in text
@@ -126,3 +127,24 @@ def test_summary_says_what_happened() -> None:
     details = sample_report().details_text()
     assert "  dog   80%" in details and "  cat    3    2" in details
     assert "<- predicted" in details
+
+
+def _arms(pre_curve: list[tuple[float, float]], scratch_curve: list[tuple[float, float]]) -> FinetuneReport:
+    def arm(curve: list[tuple[float, float]]) -> ArmResult:
+        best = max(curve, key=lambda point: (point[1], -point[0]))
+        return ArmResult(best[1], best[0], {}, [], curve)
+
+    return replace(sample_report(), pretrained=arm(pre_curve), scratch=arm(scratch_curve))
+
+
+def test_time_to_accuracy_in_one_sentence() -> None:
+    never = _arms([(1.0, 0.8), (1.4, 1.0)], [(2.0, 0.33), (9.1, 0.67), (10.0, 0.6)])
+    assert never.scratch_matched_s is None and never.time_ratio is None
+    assert never.time_to_accuracy_text() == (
+        "From scratch needed 9.1 s to reach 67% and did not reach 100% within 10 s; pre-trained had 100% "
+        "after 1.4 s.")
+    later = _arms([(1.0, 0.5), (1.5, 0.9)], [(3.0, 0.6), (6.0, 0.9), (9.0, 1.0)])
+    assert later.scratch_matched_s == 6.0 and later.time_ratio == pytest.approx(4.0)
+    assert later.time_to_accuracy_text() == (
+        "From scratch needed 6.0 s to reach 90%; pre-trained had 90% after 1.5 s (4.0x the time).")
+    assert later.to_dict()["scratch_matched_s"] == 6.0

@@ -80,8 +80,9 @@ def test_runs_survive_a_restart_and_unfinished_ones_fail(tmp_path: Path) -> None
     again = images.start_run(db, channel="C1", thread_ts="1714987800.000200", user_id="U1", labels=None,
                              now=NOW)
     assert again.id == run.id
-    done = images.finish_run(db, run.id, status=RunStatus.DONE, now=NOW + timedelta(seconds=30),
-                             head_path="/data/head.pt", report={"device": "cpu"})
+    head = b"\x80\x02 the head's bytes \x00\xff"
+    done = images.finish_run(db, run.id, status=RunStatus.DONE, now=NOW + timedelta(seconds=30), head=head,
+                             report={"device": "cpu"})
     assert done.status is RunStatus.DONE and done.report == {"device": "cpu"}
     other = images.start_run(db, channel="C1", thread_ts="1714987900.000200", user_id="U2", labels=None,
                              now=NOW, owner="old-host:41:1")
@@ -91,6 +92,8 @@ def test_runs_survive_a_restart_and_unfinished_ones_fail(tmp_path: Path) -> None
 
     db = open_db(path)  # the bot restarts
     assert images.run_for_thread(db, "C1", "1714987800.000200") == done
+    assert images.head_for_run(db, run.id) == head  # kept in the database: no file to lose
+    assert images.head_for_run(db, other.id) is None
     failed = images.fail_unfinished_runs(db, now=NOW + timedelta(minutes=5), error="the bot restarted",
                                          owner_alive=lambda owner: owner == "other-worker:7:1")
     assert [r.id for r in failed] == [other.id]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.finetune.labels import (
+from bot.slack.finetune.labels import (
     MAX_LABEL_CHARS,
     label_for_file,
     label_from_filename,

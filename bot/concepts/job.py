@@ -1,7 +1,8 @@
 """The worker's "grade" job: grade one answer against its prompt's concepts, with the sentence model
-kept loaded between jobs. A worker registers this module as the job kind KIND: `warm()` at start,
-then `grade(payload)` per job; payload and result are plain JSON (GradeRequest.to_dict() in,
-ConceptGrade.to_dict() out), so the job can cross a process or a machine.
+kept loaded between jobs. The worker runs this module as the job kind KIND (bot/worker/registry.py):
+`warm_up` (`warm()`) once per worker process, then `run` (`grade(payload)`) per job; payload and
+result are plain JSON (GradeRequest.to_dict() in, ConceptGrade.to_dict() out), so the job can cross a
+process or a machine.
 
 Where the model's package (or sentence-transformers) is not installed, the job grades with the
 lexical grader and its result says so ("grader": "lexical" and a note); it never downloads anything.
@@ -15,6 +16,7 @@ from typing import Any
 
 from bot.concepts import lexical
 from bot.concepts.grade import GradeRequest
+from bot.worker.protocol import JobProgress, WorkerConfig
 
 KIND = "grade"
 TIME_LIMIT_S = 30  # far above a grade's time (under a second warm); a job past it is stuck
@@ -58,3 +60,14 @@ def grade(payload: dict[str, Any]) -> dict[str, Any]:
         return lexical.grade(request, notes=(fallback_note(_unavailable or "unknown"),)).to_dict()
     result: dict[str, Any] = grader.grade(request).to_dict()
     return result
+
+
+def warm_up(config: WorkerConfig) -> None:
+    """The worker's warm-up hook: the model loads once per worker process (or the job will grade
+    lexically, and say why)."""
+    warm()
+
+
+def run(payload: dict[str, Any], progress: JobProgress) -> dict[str, Any]:
+    """The worker's run hook: one grade."""
+    return grade(payload)

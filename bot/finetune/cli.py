@@ -1,7 +1,9 @@
 """`tutor finetune DIR`: the transfer-learning demo in a terminal (no torch in this process).
 
 bot/cli.py wires it: add_arguments(subparser) then run(args). Also runnable on its own:
-`python -m bot.finetune.cli DIR [--json]`. Progress goes to stderr, the report to stdout.
+`python -m bot.finetune.cli DIR [--json]`. The folder's files are checked from their headers here
+and sent, as bytes, to a warm worker process started for this run (bot.worker.engine), as in Slack.
+Progress goes to stderr, the report to stdout; the chart and the trained head are written to --out.
 Exit status: 0 done, 2 the request cannot be served (too few images, no GPU, unknown backbone),
 1 the demo failed (crash, out of memory, time limit).
 """
@@ -13,8 +15,11 @@ import json
 import sys
 from pathlib import Path
 
-from bot.finetune.images import NotEnoughImages, require_enough_images, scan_image_folder
-from bot.finetune.jobs import DEFAULT_BACKBONE, DemoRequest, DemoRunner, FailureKind, Progress
+from bot.finetune.images import NotEnoughImages, folder_images, require_enough, scan_image_folder
+from bot.finetune.report import FinetuneReport
+from bot.finetune.request import DEFAULT_BACKBONE, DemoRequest, DemoResult
+from bot.worker.engine import WarmWorker
+from bot.worker.protocol import FailureKind, Progress, WorkerConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="PIXELS",
-        help="input side for the pre-trained arm (default: the backbone's, 224 for Lite0)",
+        help="input side for the pre-trained arm (default: 160 on a CPU, the backbone's own on a GPU)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed for the split and training")
     parser.add_argument(
@@ -79,32 +84,40 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:  # quick check here, before a child process spends seconds importing torch
-        require_enough_images(scan_image_folder(args.dir))
+    folder = scan_image_folder(args.dir)
+    images, too_much = folder_images(folder)
+    counts = {label: sum(1 for image in images if image.label == label) for label in folder.classes}
+    try:  # quick check here, before a worker process spends seconds importing torch
+        require_enough(folder.classes, counts)
     except NotEnoughImages as exc:
         print(f"finetune: {exc}", file=sys.stderr)
         return 2
-    request = DemoRequest(
-        image_dir=args.dir,
-        out_dir=args.out,
-        budget_s=args.budget,
-        device=args.device,
-        backbone=args.backbone,
-        seed=args.seed,
-        image_size=args.image_size,
-    )
-    outcome = DemoRunner(time_limit_s=args.time_limit).run(request, _print_progress)
-    if not outcome.ok or outcome.report is None:
+    request = DemoRequest(images=tuple(images), budget_s=args.budget, device=args.device,
+                          backbone=args.backbone, seed=args.seed, image_size=args.image_size)
+    worker = WarmWorker(config=WorkerConfig(device=args.device), keep_warm=False)
+    try:
+        outcome = worker.run("demo", request.to_dict(), on_progress=_print_progress,
+                             time_limit_s=args.time_limit)
+    finally:
+        worker.close()
+    if not outcome.ok or outcome.result is None:
         print(f"finetune: {outcome.error}", file=sys.stderr)
         return 2 if outcome.failure is FailureKind.BAD_INPUT else 1
-    report = outcome.report
+    result = DemoResult.from_dict(outcome.result)
+    skipped = [s.to_dict() for s in folder.skipped + too_much] + result.report["skipped"]
+    report = FinetuneReport.from_dict({**result.report, "skipped": skipped,
+                                       "worker": outcome.worker.to_dict() if outcome.worker else None})
+    args.out.mkdir(parents=True, exist_ok=True)
+    chart, head = args.out / "finetune-chart.png", args.out / "head.pt"
+    chart.write_bytes(result.chart_png)
+    head.write_bytes(result.head)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps({**report.to_dict(), "chart": str(chart), "head": str(head)}, indent=2))
     else:
         print(report.summary_text())
         print()
         print(report.details_text())
-        print(f"\nchart: {report.chart}")
+        print(f"\nchart: {chart}\nhead: {head}")
     return 0
 
 

@@ -1,19 +1,25 @@
-"""Getting images into a backbone (torch; child process only): the device, pixels, embeddings."""
+"""Getting images into a backbone (torch; the worker process only): the device, pixels, embeddings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import torch
 from PIL import Image
 
 from bot.finetune.backbone import Backbone
 from bot.finetune.train import autocast, normalize
+from bot.worker.protocol import JobInputError
 
-StageProgress = Callable[[str, str], None]
+
+class StageProgress(Protocol):
+    """How the demo reports a step: stage word, words for people, and a milestone's numbers."""
+
+    def __call__(self, stage: str, message: str, data: dict[str, Any] | None = None) -> None: ...
 
 
-class DeviceUnavailable(RuntimeError):
+class DeviceUnavailable(JobInputError):
     """The requested device is not there (e.g. --device cuda on a machine without a GPU)."""
 
 

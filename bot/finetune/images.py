@@ -1,21 +1,31 @@
 """Reading the images people give the demo: which files are usable, and decoding them safely.
 
-Pillow only (no torch): the bot process uses this to check uploads before any demo starts.
-Bad input is skipped and counted, never fatal. The checks run on the header before decoding, so a
-decompression bomb (a small file claiming a huge canvas) is refused without allocating its pixels.
+Pillow only (no torch). Two steps, in two processes:
+- `check_image_bytes` (the bot, and `tutor finetune` before it sends a job) reads only the header
+  (and a PNG's chunk checksums): size, pixel count and format are known without allocating a single
+  pixel, so memory stays bounded whatever an upload claims to be (a 105 kB PNG of 6000x6000 would
+  take 108 MB decoded).
+- `decode_image` (the worker) decodes; a file broken past its header is found there, and skipped
+  and counted in the demo's report like any other bad file.
+Bad input is skipped and counted, never fatal. A decompression bomb (a small file claiming a huge
+canvas) is refused from its header in both steps.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from bot.finetune.request import MAX_JOB_BYTES, ImageData
+from bot.worker.protocol import JobInputError
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -36,6 +46,7 @@ class SkipReason(StrEnum):
     TOO_LARGE = "over 20 MB"
     TOO_MANY_PIXELS = "over 40 megapixels"
     HTML_PAGE = "an HTML page, not an image (the app may lack the files:read scope)"
+    JOB_FULL = "past the 200 MB one demo can take"
 
 
 @dataclass(frozen=True)
@@ -65,13 +76,9 @@ class ImageFolder:
     classes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
-    def usable_labels(self) -> list[str]:
-        """Labels with enough usable images to take part (MIN_IMAGES_PER_LABEL), in class order."""
-        return [c for c in self.classes if self.counts.get(c, 0) >= MIN_IMAGES_PER_LABEL]
 
-
-class NotEnoughImages(ValueError):
-    """The folder cannot make a demo; the message says what to add."""
+class NotEnoughImages(JobInputError):
+    """The images cannot make a demo; the message says what to add."""
 
 
 def _looks_like_html(head: bytes) -> bool:
@@ -142,22 +149,29 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def check_image_bytes(data: bytes, name: str) -> SkipReason | None:
-    """None when data is a usable image, else why it would be skipped. Decodes fully (catches
-    truncated files) at reduced scale where the format allows. name is used for messages only."""
+    """None when data is an image by its header, else why it would be skipped. Decodes no pixels
+    (see the module docstring); PNG chunk checksums are verified, which finds truncated PNGs. name
+    is used for messages only."""
     del name  # the verdict depends on the content, not on the file name or extension
-    decoded = decode_image(data, min_size=64)
-    return decoded if isinstance(decoded, SkipReason) else None
+    opened = _open_checked(data)
+    if isinstance(opened, SkipReason):
+        return opened
+    try:
+        opened.verify()
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error):
+        return SkipReason.CORRUPT
+    return None
 
 
-def read_image_file(path: Path, *, min_size: int | None = None) -> Image.Image | SkipReason:
-    """decode_image for a file; the size limit is checked before reading it."""
+def check_image_file(path: Path) -> SkipReason | None:
+    """check_image_bytes for a file; the size limit is checked before reading it."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return SkipReason.TOO_LARGE
         data = path.read_bytes()
     except OSError:
         return SkipReason.CORRUPT
-    return decode_image(data, min_size=min_size)
+    return check_image_bytes(data, path.name)
 
 
 def _visible(path: Path) -> bool:
@@ -165,7 +179,8 @@ def _visible(path: Path) -> bool:
 
 
 def scan_image_folder(root: Path, labels: Sequence[str] | None = None) -> ImageFolder:
-    """Scan root/<label>/<files>: one sub-folder per label (hidden files and nested folders ignored).
+    """Scan root/<label>/<files>: one sub-folder per label (hidden files and nested folders ignored),
+    each file checked from its header (check_image_file).
 
     labels restricts (and orders nothing: classes are always sorted) which sub-folders are used.
     Raises NotADirectoryError / FileNotFoundError when root is not a readable folder.
@@ -182,8 +197,8 @@ def scan_image_folder(root: Path, labels: Sequence[str] | None = None) -> ImageF
         folder.classes.append(label)
         folder.counts[label] = 0
         for path in sorted(p for p in label_dir.iterdir() if p.is_file() and _visible(p)):
-            verdict = read_image_file(path, min_size=64)
-            if isinstance(verdict, SkipReason):
+            verdict = check_image_file(path)
+            if verdict is not None:
                 folder.skipped.append(SkippedFile(f"{label}/{path.name}", verdict))
             else:
                 folder.items.append((path, label))
@@ -191,17 +206,44 @@ def scan_image_folder(root: Path, labels: Sequence[str] | None = None) -> ImageF
     return folder
 
 
+def folder_images(folder: ImageFolder) -> tuple[list[ImageData], list[SkippedFile]]:
+    """The bytes of a scanned folder's usable files, to send with a job (at most MAX_JOB_BYTES in
+    all: later files are skipped as JOB_FULL), and the files skipped for that."""
+    images: list[ImageData] = []
+    skipped: list[SkippedFile] = []
+    total = 0
+    for path, label in folder.items:
+        name = f"{label}/{path.name}"
+        try:
+            data = path.read_bytes()
+        except OSError:
+            skipped.append(SkippedFile(name, SkipReason.CORRUPT))
+            continue
+        if total + len(data) > MAX_JOB_BYTES:
+            skipped.append(SkippedFile(name, SkipReason.JOB_FULL))
+            continue
+        total += len(data)
+        images.append(ImageData(name, label, data))
+    return images, skipped
+
+
 def require_enough_images(folder: ImageFolder) -> list[str]:
     """The labels the demo will use, or NotEnoughImages saying what to add."""
-    usable = folder.usable_labels()
+    return require_enough(folder.classes, folder.counts)
+
+
+def require_enough(classes: Sequence[str], counts: Mapping[str, int]) -> list[str]:
+    """The labels (of classes, in order) with enough usable images (counts), or NotEnoughImages
+    saying what to add."""
+    usable = [c for c in classes if counts.get(c, 0) >= MIN_IMAGES_PER_LABEL]
     if len(usable) >= MIN_LABELS:
         return usable
-    have = ", ".join(f"{c}: {folder.counts.get(c, 0)}" for c in folder.classes) or "no label folders"
-    short = sorted(folder.classes, key=lambda c: -folder.counts.get(c, 0))
+    have = ", ".join(f"{c}: {counts.get(c, 0)}" for c in classes) or "no label folders"
+    short = sorted(classes, key=lambda c: -counts.get(c, 0))
     adds = [
-        f"{MIN_IMAGES_PER_LABEL - folder.counts.get(c, 0)} more to {c}"
+        f"{MIN_IMAGES_PER_LABEL - counts.get(c, 0)} more to {c}"
         for c in short[:MIN_LABELS]
-        if folder.counts.get(c, 0) < MIN_IMAGES_PER_LABEL
+        if counts.get(c, 0) < MIN_IMAGES_PER_LABEL
     ]
     missing_labels = MIN_LABELS - min(len(short), MIN_LABELS)
     if missing_labels:

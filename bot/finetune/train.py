@@ -1,4 +1,4 @@
-"""Training the two arms (torch; child process only).
+"""Training the two arms (torch; the worker process only).
 
 Pre-trained arm: features from the frozen backbone are computed once, then one linear head per fold
 is trained on them (all folds at once, as one batched matrix product). On a GPU the last block of an
@@ -23,7 +23,7 @@ from bot.finetune.folds import ArmClock, Fold, Record
 HEAD_STEPS = 300  # full-batch Adam steps for a linear head; it has converged by then
 HEAD_LR = 1e-2
 HEAD_WEIGHT_DECAY = 1e-3
-Progress = Callable[[str], None]
+Progress = Callable[[float, float], None]  # (seconds on the arm's clock, held-out accuracy 0-1)
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
@@ -259,7 +259,7 @@ def train_scratch(
                 accuracy = record.add(elapsed, predictions)
             next_eval = elapsed + eval_every_s
             if progress is not None and (done or elapsed >= next_note):
-                progress(f"from scratch: {100 * accuracy:.0f}% after {elapsed:.0f} s of {budget_s:g} s")
+                progress(elapsed, accuracy)
                 next_note = elapsed + max(2.0, budget_s / 5)
         if done:
             return step

@@ -15,6 +15,7 @@ from bot.slack.context import AppContext
 from bot.slack.lifecycle import TrackedExecutor
 from bot.slack.listeners import register_all
 from bot.slack.services import SlackServices
+from bot.worker.client import make_worker_client
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ def build_app(ctx: AppContext, *, client: WebClient | None = None,
     and retries on 429; Bolt checks the token with auth.test once, here."""
     settings = ctx.settings
     client = client or make_client(settings)
+    if ctx.worker is None:  # one worker per context, shared by every listener that runs jobs
+        ctx.worker = make_worker_client(settings)
     executor = TrackedExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="tutor-listener")
     app = App(
         name="tutor",

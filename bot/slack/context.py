@@ -10,6 +10,7 @@ import sqlite_utils
 
 from bot.config import Settings
 from bot.tutor import Tutor
+from bot.worker.protocol import WorkerClient
 
 
 def utc_now() -> datetime:
@@ -22,3 +23,7 @@ class AppContext:
     db: sqlite_utils.Database
     tutor: Tutor
     clock: Callable[[], datetime] = field(default=utc_now)  # tests drive a simulated week with it
+    # Where jobs run (/finetune's, the concept grader's): bot.worker.client.make_worker_client.
+    # None: build_app makes one (a local worker starts its process on the first job); serve() makes
+    # it itself, to warm it at start and close it at shutdown.
+    worker: WorkerClient | None = None

@@ -81,8 +81,11 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, client: WebClient | None = None,
                   db: sqlite_utils.Database | None = None) -> Runtime:
+    from bot.worker.client import make_worker_client
+
     db = db or open_db(settings.db_path)
-    ctx = AppContext(settings=settings, db=db, tutor=Tutor(db, default_tz=settings.timezone))
+    ctx = AppContext(settings=settings, db=db, tutor=Tutor(db, default_tz=settings.timezone),
+                     worker=make_worker_client(settings))
     if settings.shipped_decks:
         sync_shipped_decks(ctx.tutor)
     client = client or make_client(settings)
@@ -175,6 +178,9 @@ def serve(settings: Settings, *, http: bool, host: str = "0.0.0.0", port: int | 
     for scope in identity.missing_scopes():
         log.warning("%s", describe_missing(scope))
     runtime = build_runtime(settings, db=db)
+    worker = runtime.ctx.worker
+    if worker is not None and settings.worker_prewarm:
+        worker.start()  # warm before the first /finetune: torch and the models load meanwhile
     stop = StopSignal().install()
     front: HttpServer | SocketFront
     if http:
@@ -201,7 +207,9 @@ def serve(settings: Settings, *, http: bool, host: str = "0.0.0.0", port: int | 
     finished = run_bounded("the scheduler", lambda: scheduler.shutdown(wait=True), deadline) and finished
     flow = getattr(runtime.app, "finetune_flow", None)
     if flow is not None:
-        flow.shutdown(wait=False)  # queued demos are dropped; a running one ends with its child
+        flow.shutdown(wait=False)  # queued demos are dropped
+    if worker is not None:  # the local worker's process stops; a job it ran ends as failed
+        finished = run_bounded("the worker", worker.close, deadline) and finished
     if not finished:
         # Abandoned threads may still be inside a query: closing a connection under them can crash
         # SQLite, and they would hold a normal exit. Leave at once; WAL keeps every commit.

@@ -1,7 +1,7 @@
 """`/finetune` and every `message` event.
 
-Both acknowledge at once and hand the work to `FinetuneFlow` (bot/finetune/slack_flow.py), which
-runs it on its own threads: Slack wants an answer within 3 seconds, a demo takes minutes.
+Both acknowledge at once and hand the work to `FinetuneFlow` (bot/slack/finetune/flow.py), which
+runs it on its own threads: Slack wants an answer within 3 seconds, a demo takes seconds to minutes.
 Message events are how images get recorded with their labels (and how replies in a demo's thread
 get classified); no other listener module registers `message` events.
 """
@@ -9,17 +9,16 @@ get classified); no other listener module registers `message` events.
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.config import Settings
-from bot.finetune.slack_flow import FinetuneFlow, FlowOptions
-from bot.finetune.slack_messages import HELP_TEXT
 from bot.slack.context import AppContext
+from bot.slack.finetune.flow import FinetuneFlow, FlowOptions
+from bot.slack.finetune.messages import HELP_TEXT
+from bot.worker.client import make_worker_client
 from storage.db import ThreadLocalDatabases
 
 log = logging.getLogger(__name__)
@@ -28,21 +27,15 @@ HELP_WORDS = frozenset({"help", "-h", "--help", "?", "how"})
 
 
 def flow_options(settings: Settings) -> FlowOptions:
-    """The demo's settings: heads and charts go to TUTOR_FINETUNE_DIR, else next to the database
-    (a temporary folder for an in-memory database)."""
-    if settings.finetune_dir:
-        data_dir = Path(settings.finetune_dir)
-    elif settings.db_path == ":memory:":
-        data_dir = Path(tempfile.mkdtemp(prefix="tutor-finetune-"))
-    else:
-        data_dir = Path(settings.db_path).resolve().parent / "tutor-finetune"
-    return FlowOptions(data_dir=data_dir, budget_s=settings.finetune_budget_s,
-                       time_limit_s=settings.finetune_time_limit_s, device=settings.finetune_device)
+    return FlowOptions(budget_s=settings.finetune_budget_s, time_limit_s=settings.finetune_time_limit_s,
+                       device=settings.finetune_device)
 
 
 def register(app: App, ctx: AppContext) -> None:
     """Add the `/finetune` command and the `message` event listener to `app`."""
-    flow = FinetuneFlow(ThreadLocalDatabases(ctx.db), ctx.tutor, flow_options(ctx.settings), ctx.clock)
+    worker = ctx.worker or make_worker_client(ctx.settings)  # build_app has set it
+    flow = FinetuneFlow(ThreadLocalDatabases(ctx.db), ctx.tutor, flow_options(ctx.settings), ctx.clock,
+                        worker=worker)
     # Kept on the app so a test or a shutdown hook can wait for demos (`app.finetune_flow.idle()`).
     app.finetune_flow = flow  # type: ignore[attr-defined]
 

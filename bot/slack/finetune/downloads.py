@@ -4,28 +4,25 @@ Slack serves `url_private_download` to a request carrying `Authorization: Bearer
 without the `files:read` scope gets an HTML login page instead, with status 200. So every download
 is checked for what it is, not for what it claims to be: the recorded size first (nothing is fetched
 for a file Slack says is over `MAX_FILE_BYTES`), then the body is streamed with a cap, then
-`check_image_bytes` looks at the content. Bad files are skipped and counted, never fatal.
-
-Files land in `<dest>/<label>/<file id>-<name>`: the layout `scan_image_folder` and the demo read.
+`check_image_bytes` looks at the content's header (no pixel is decoded in the bot: that happens in
+the worker). Bad files are skipped and counted, never fatal. The bytes are kept in memory, to go
+with the job: one demo takes at most `MAX_JOB_BYTES` in all, later files are skipped as JOB_FULL.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bot.finetune.images import MAX_FILE_BYTES, SkippedFile, SkipReason, check_image_bytes
+from bot.finetune.request import MAX_JOB_BYTES, ImageData
 from storage.images import RecordedImage
 
-UNLABELLED_FOLDER = "unlabelled"  # where images without a label go (replies to classify)
 _CHUNK = 256 * 1024
-_UNSAFE = re.compile(r"[^\w.-]+")
 
 
 class DownloadError(RuntimeError):
@@ -34,18 +31,27 @@ class DownloadError(RuntimeError):
 
 @dataclass
 class DownloadResult:
-    """What a batch of downloads gave. paths: usable files with the record they came from, in the
-    order asked; counts: usable files per label; skipped: fetched but refused by the checks;
-    failed: (file name, why) for files that could not be fetched."""
+    """What a batch of downloads gave. files: usable files' bytes with the record they came from,
+    in the order asked; counts: usable files per label (None: unlabelled); skipped: fetched but
+    refused by the checks; failed: (file name, why) for files that could not be fetched."""
 
-    paths: list[tuple[Path, RecordedImage]] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
+    files: list[tuple[bytes, RecordedImage]] = field(default_factory=list)
+    counts: dict[str | None, int] = field(default_factory=dict)
     skipped: list[SkippedFile] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def usable(self) -> int:
-        return len(self.paths)
+        return len(self.files)
+
+    def label_counts(self) -> dict[str, int]:
+        """Usable files per label, labelled ones only."""
+        return {label: n for label, n in self.counts.items() if label is not None}
+
+    def images(self, labels: Sequence[str] | None = None) -> list[ImageData]:
+        """The usable files as a job's images (only those with one of `labels`, when given)."""
+        return [ImageData(image.name, image.label, data) for data, image in self.files
+                if labels is None or image.label in labels]
 
 
 def fetch(url: str, token: str, *, max_bytes: int = MAX_FILE_BYTES,
@@ -79,16 +85,28 @@ def fetch(url: str, token: str, *, max_bytes: int = MAX_FILE_BYTES,
         raise DownloadError(f"could not download ({reason})") from None
 
 
-def _file_name(image: RecordedImage) -> str:
-    name = _UNSAFE.sub("_", image.name).strip("._") or "file"
-    return f"{_UNSAFE.sub('_', image.file_id)}-{name[-80:]}"
+class _JobRoom:
+    """How many bytes one job may still take (MAX_JOB_BYTES in all), shared by the download threads."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bool:
+        with self._lock:
+            if size > self.left:
+                return False
+            self.left -= size
+            return True
 
 
-def _one(image: RecordedImage, dest: Path, token: str, timeout_s: float) -> Path | SkipReason | str:
+def _one(image: RecordedImage, token: str, timeout_s: float, room: _JobRoom) -> bytes | SkipReason | str:
     if image.size is not None and image.size > MAX_FILE_BYTES:
         return SkipReason.TOO_LARGE  # Slack's own size: nothing is fetched
     if not image.url or not image.url.startswith(("http://", "https://")):
         return "could not download (Slack gave no download link)"
+    if room.left <= 0:
+        return SkipReason.JOB_FULL
     try:
         body = fetch(image.url, token, timeout_s=timeout_s)
     except DownloadError as exc:
@@ -98,24 +116,20 @@ def _one(image: RecordedImage, dest: Path, token: str, timeout_s: float) -> Path
     verdict = check_image_bytes(body, image.name)
     if verdict is not None:
         return verdict
-    folder = dest / (image.label or UNLABELLED_FOLDER)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / _file_name(image)
-    path.write_bytes(body)
-    return path
+    return body if room.take(len(body)) else SkipReason.JOB_FULL
 
 
-def download_images(images: Sequence[RecordedImage], dest: Path, *, token: str,
+def download_images(images: Sequence[RecordedImage], *, token: str,
                     on_file: Callable[[int, int], None] | None = None, timeout_s: float = 30.0,
-                    workers: int = 4) -> DownloadResult:
-    """Download and check `images` into `dest/<label>/`, a few at a time. on_file(done, total) is
-    called after each file (from worker threads)."""
-    dest.mkdir(parents=True, exist_ok=True)
+                    workers: int = 4, max_bytes: int = MAX_JOB_BYTES) -> DownloadResult:
+    """Download and check `images`, a few at a time, keeping at most max_bytes of them.
+    on_file(done, total) is called after each file (from worker threads)."""
     done, lock = 0, threading.Lock()
+    room = _JobRoom(max_bytes)
 
-    def work(image: RecordedImage) -> Path | SkipReason | str:
+    def work(image: RecordedImage) -> bytes | SkipReason | str:
         nonlocal done
-        outcome = _one(image, dest, token, timeout_s)
+        outcome = _one(image, token, timeout_s, room)
         with lock:
             done += 1
             if on_file is not None:
@@ -126,10 +140,9 @@ def download_images(images: Sequence[RecordedImage], dest: Path, *, token: str,
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="finetune-download") as pool:
         outcomes = list(pool.map(work, images))
     for image, outcome in zip(images, outcomes, strict=True):
-        if isinstance(outcome, Path):
-            result.paths.append((outcome, image))
-            label = image.label or UNLABELLED_FOLDER
-            result.counts[label] = result.counts.get(label, 0) + 1
+        if isinstance(outcome, bytes):
+            result.files.append((outcome, image))
+            result.counts[image.label] = result.counts.get(image.label, 0) + 1
         elif isinstance(outcome, SkipReason):
             result.skipped.append(SkippedFile(image.name, outcome))
         else:

@@ -1,5 +1,6 @@
-"""Replies in a /finetune demo's thread: images are classified by the head the demo trained, and a
-letter answers the deck question posted there.
+"""Replies in a /finetune demo's thread: images are classified by the head the demo trained (kept
+in SQLite, sent with a "classify" job to the worker), and a letter answers the deck question
+posted there.
 
 Both are idempotent: Slack may deliver a reply twice, and each image is claimed (and each member's
 answer recorded) once in SQLite before anything is posted.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -17,10 +17,11 @@ from pathlib import Path
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.finetune import slack_messages as say
-from bot.finetune.downloads import download_images
-from bot.finetune.jobs import DemoError, DemoRunner
+from bot.finetune.request import ClassifyRequest
+from bot.slack.finetune import messages as say
+from bot.slack.finetune.downloads import download_images
 from bot.tutor import Tutor
+from bot.worker.protocol import WorkerClient
 from content.model import MultipleChoice
 from storage import images as store
 from storage.db import ThreadLocalDatabases
@@ -80,11 +81,13 @@ def parse_choice(text: str | None, options: int) -> int | None:
 class ThreadReplies:
     """What the bot does with replies in a demo's thread. `now` gives aware datetimes (UTC)."""
 
-    def __init__(self, dbs: ThreadLocalDatabases, tutor: Tutor, runner: Callable[[], DemoRunner],
-                 now: Callable[[], datetime], *, download_timeout_s: float = 30.0) -> None:
+    def __init__(self, dbs: ThreadLocalDatabases, tutor: Tutor, worker: Callable[[], WorkerClient],
+                 now: Callable[[], datetime], *, download_timeout_s: float = 30.0,
+                 device: str | None = None) -> None:
         self.dbs, self.tutor, self.now = dbs, tutor, now
-        self.runner = runner  # the flow's current runner (one machine lock for demos and classifying)
+        self.worker = worker  # the flow's current worker
         self.download_timeout_s = download_timeout_s
+        self.device = device
 
     def answer_question(self, client: WebClient, event: dict, run: store.DemoRun) -> None:
         """A text reply naming an option of the deck question shown in the thread: tell the member
@@ -125,7 +128,10 @@ class ThreadReplies:
             post_in_thread(client, channel, run.thread_ts,
                            "The model is still training; post the image again once the results are in.")
             return
-        if run.status is RunStatus.FAILED or not run.head_path or not Path(run.head_path).exists():
+        head = store.head_for_run(db, run.id) if run.status is RunStatus.DONE else None
+        if head is None and run.status is RunStatus.DONE:
+            head = _head_file(run.head_path)
+        if head is None:
             why = f" ({run.error})" if run.error else ""
             post_in_thread(client, channel, run.thread_ts,
                            f"This demo has no trained model to ask{why}; run `/finetune` again.")
@@ -135,18 +141,26 @@ class ThreadReplies:
                                       mimetype=f.get("mimetype"))
                   for f in claimed]
         lines: list[tuple[str, Ranked | str]] = []
-        with tempfile.TemporaryDirectory(prefix="tutor-classify-") as tmp:
-            fetched = download_images(images, Path(tmp), token=client.token or "",
-                                      timeout_s=self.download_timeout_s)
-            lines += [(skipped.name, skipped.reason.value) for skipped in fetched.skipped]
-            lines += list(fetched.failed)
-            if fetched.paths:
-                try:
-                    results = self.runner().classify(Path(run.head_path), [path for path, _ in fetched.paths])
-                except DemoError as exc:
-                    results = []
-                    lines += [(image.name, f"the model could not run: {exc}") for _, image in fetched.paths]
-                for (_, image), top in zip(fetched.paths, results, strict=False):
-                    lines.append((image.name, top if top else "the model could not read it"))
-                    store.save_classification(db, channel=channel, file_id=image.file_id, result=list(top))
+        fetched = download_images(images, token=client.token or "", timeout_s=self.download_timeout_s)
+        lines += [(skipped.name, skipped.reason.value) for skipped in fetched.skipped]
+        lines += list(fetched.failed)
+        if fetched.files:
+            request = ClassifyRequest(head=head, images=tuple(fetched.images()), device=self.device)
+            outcome = self.worker().run("classify", request.to_dict())
+            if not outcome.ok or outcome.result is None:
+                lines += [(image.name, f"the model could not run: {outcome.error}")
+                          for _, image in fetched.files]
+            else:
+                for (_, image), top in zip(fetched.files, outcome.result["ranked"], strict=True):
+                    ranked = [(str(label), float(p)) for label, p in top]
+                    lines.append((image.name, ranked if ranked else "the model could not read it"))
+                    store.save_classification(db, channel=channel, file_id=image.file_id, result=ranked)
         post_in_thread(client, channel, run.thread_ts, say.classification_text(lines))
+
+
+def _head_file(path: str | None) -> bytes | None:
+    """The head a run saved to disk before heads were kept in the database (None if it is gone)."""
+    try:
+        return Path(path).read_bytes() if path else None
+    except OSError:
+        return None

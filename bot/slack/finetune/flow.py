@@ -1,14 +1,16 @@
 """/finetune in Slack: record labelled images as they are posted, and run a demo on request.
 
 The Bolt listener (bot/slack/listeners/finetune.py) acknowledges and hands over to `FinetuneFlow`,
-which does the slow work on its own worker threads: read the channel's history when needed,
-download the images with the bot token (each checked: size, pixels, content), run the demo in a
-child process through `DemoRunner` (one per machine at a time; later requests see their queue
-place), keep one progress message up to date, then post the results, the chart and the deck
-question in that message's thread. Images posted later as replies in the thread are classified by
-the trained head. Every run is kept in SQLite, so a thread still answers after a restart.
+which does the slow work on its own threads: read the channel's history when needed, download the
+images with the bot token (each checked from its header: size, pixels, content), send them with a
+"demo" job to the worker (bot.worker: the bot's own warm worker process, or Celery; demos run one
+at a time and later ones see their place in the queue), keep one progress message up to date, post
+the pre-trained arm's result in its thread as soon as it is in (stream.py), then the results, the
+chart and the deck question. The trained head comes back with the result and is kept in SQLite, so
+images posted later as replies in the thread are classified after a restart, and by a worker on
+another host.
 
-No torch here: the child process imports it.
+No torch here: the worker process imports it.
 """
 
 from __future__ import annotations
@@ -16,26 +18,32 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.finetune import slack_messages as say
-from bot.finetune.downloads import DownloadResult, download_images
 from bot.finetune.images import MIN_IMAGES_PER_LABEL, MIN_LABELS
-from bot.finetune.jobs import DemoRequest, DemoRunner, Progress
-from bot.finetune.labels import USER_SUBTYPES, images_in_message, is_user_file_message, parse_label_filter
 from bot.finetune.report import FinetuneReport
-from bot.finetune.slack_thread import ThreadReplies, find_deck_question, post_in_thread, slack_error
+from bot.finetune.request import DEFAULT_BACKBONE, DemoRequest, DemoResult
+from bot.slack.escape import esc
+from bot.slack.finetune import messages as say
+from bot.slack.finetune.downloads import download_images
+from bot.slack.finetune.labels import (
+    USER_SUBTYPES,
+    images_in_message,
+    is_user_file_message,
+    parse_label_filter,
+)
+from bot.slack.finetune.stream import DemoStream, ProgressUpdater
+from bot.slack.finetune.thread import ThreadReplies, find_deck_question, post_in_thread, slack_error
 from bot.tutor import Tutor
+from bot.worker.protocol import WorkerClient
 from storage import images as store
 from storage.db import ThreadLocalDatabases
 from storage.images import HistoryScan, ImageSource, RunStatus
@@ -71,37 +79,36 @@ def process_alive(owner: str | None) -> bool:
 
 @dataclass(frozen=True)
 class FlowOptions:
-    """How demos run. data_dir keeps one folder per demo (head and chart), so replies in a thread can
-    be classified after a restart; budget_s is each arm's training budget in seconds."""
+    """How demos run: budget_s is each arm's training budget, time_limit_s the most one demo may
+    take in the worker (seconds); device None lets the worker pick (cuda when it has one)."""
 
-    data_dir: Path
     budget_s: float = 10.0
     time_limit_s: float = 300.0
     device: str | None = None
-    backbone: str = "tf_efficientnet_lite0"
+    backbone: str = DEFAULT_BACKBONE
     history_page_size: int = 100
     history_max_pages: int = 10  # at most 1,000 messages read from a channel's history
     progress_interval_s: float = 1.0  # least time between two updates of the progress message
     download_timeout_s: float = 30.0
-    lock_path: Path | None = None
 
 
 class FinetuneFlow:
-    """Everything /finetune does, for one bot process. `now` gives aware datetimes (UTC)."""
+    """Everything /finetune does, for one bot process. `now` gives aware datetimes (UTC); worker
+    runs the jobs (its owner closes it: serve())."""
 
     def __init__(self, db_source: ThreadLocalDatabases, tutor: Tutor, options: FlowOptions,
-                 now: Callable[[], datetime], *, runner: DemoRunner | None = None) -> None:
+                 now: Callable[[], datetime], *, worker: WorkerClient) -> None:
         self.dbs = db_source
         self.tutor = tutor
         self.options = options
         self.now = now
-        self.runner = runner or DemoRunner(lock_path=options.lock_path, time_limit_s=options.time_limit_s)
+        self.worker = worker
         self._demos = ThreadPoolExecutor(max_workers=4, thread_name_prefix="finetune-demo")
         self._replies = ThreadPoolExecutor(max_workers=2, thread_name_prefix="finetune-classify")
         self._pending: set[object] = set()
         self._pending_lock = threading.Lock()
-        self.thread = ThreadReplies(db_source, tutor, lambda: self.runner, now,
-                                    download_timeout_s=options.download_timeout_s)
+        self.thread = ThreadReplies(db_source, tutor, lambda: self.worker, now,
+                                    download_timeout_s=options.download_timeout_s, device=options.device)
         interrupted = store.fail_unfinished_runs(self.dbs.get(), now=now(), error=RESTART_ERROR,
                                                  owner_alive=process_alive)
         if interrupted:
@@ -131,6 +138,7 @@ class FinetuneFlow:
             return not self._pending
 
     def shutdown(self, *, wait: bool = True) -> None:
+        """Stop taking work; with wait, let queued work finish first."""
         self._demos.shutdown(wait=wait, cancel_futures=not wait)
         self._replies.shutdown(wait=wait, cancel_futures=not wait)
 
@@ -245,57 +253,58 @@ class FinetuneFlow:
         ts = str(posted["ts"])
         run = store.start_run(db, channel=channel, thread_ts=ts, user_id=user, labels=asked, now=self.now(),
                               owner=PROCESS_OWNER)
-        updater = _ProgressUpdater(client, channel, ts, board, self.options.progress_interval_s)
+        updater = ProgressUpdater(client, channel, ts, board, self.options.progress_interval_s)
         return _Started(run, recorded, left_out, updater)
 
     def _run_demo(self, client: WebClient, run_id: int, channel: str, ts: str,
                   recorded: Sequence[store.RecordedImage], left_out: dict[str, int],
-                  updater: _ProgressUpdater) -> None:
-        downloads: list[DownloadResult] = []
-        with tempfile.TemporaryDirectory(prefix="tutor-finetune-") as tmp:
-            def on_file(done: int, total: int) -> None:
-                updater.report("download", f"downloading {done}/{total} images")
+                  updater: ProgressUpdater) -> None:
+        def on_file(done: int, total: int) -> None:
+            updater.report("download", f"downloading {done}/{total} images")
 
-            def download() -> DemoRequest | None:
-                """Runs once this demo's turn has come, while the demo's process starts up."""
-                fetched = download_images(recorded, Path(tmp), token=client.token or "", on_file=on_file,
-                                          timeout_s=self.options.download_timeout_s)
-                downloads.append(fetched)
-                updater.report("download", f"downloaded {fetched.usable} images"
-                               + (f", {say.skipped_summary(fetched.skipped)}" if fetched.skipped else ""),
-                               force=True)
-                usable = {label: n for label, n in fetched.counts.items() if n >= MIN_IMAGES_PER_LABEL}
-                if len(usable) < MIN_LABELS:
-                    return None
-                left_out.update({label: n for label, n in fetched.counts.items() if label not in usable})
-                out_dir = self.options.data_dir / "runs" / f"{channel}-{ts.replace('.', '-')}"
-                return DemoRequest(image_dir=Path(tmp), out_dir=out_dir, budget_s=self.options.budget_s,
-                                   device=self.options.device, backbone=self.options.backbone,
-                                   labels=tuple(sorted(usable)))
-
-            outcome = self.runner.run_prepared(download, on_progress=updater.progress)
-        fetched = downloads[0]
-        if outcome is None:
+        fetched = download_images(recorded, token=client.token or "", on_file=on_file,
+                                  timeout_s=self.options.download_timeout_s)
+        updater.report("download", f"downloaded {fetched.usable} images"
+                       + (f", {say.skipped_summary(fetched.skipped)}" if fetched.skipped else ""), force=True)
+        counts = fetched.label_counts()
+        usable = sorted(label for label, n in counts.items() if n >= MIN_IMAGES_PER_LABEL)
+        if len(usable) < MIN_LABELS:
             post_in_thread(client, channel, ts,
-                           say.download_failed_text(fetched.counts, fetched.skipped, fetched.failed))
+                           say.download_failed_text(counts, fetched.skipped, fetched.failed))
             self._fail(client, run_id, channel, ts, updater, "too few usable images", post=False)
             return
-        if not outcome.ok or outcome.report is None:
+        left_out.update({label: n for label, n in counts.items() if label not in usable})
+        request = DemoRequest(images=tuple(fetched.images(usable)), budget_s=self.options.budget_s,
+                              device=self.options.device, backbone=self.options.backbone)
+        del fetched.files[:]  # the job holds the bytes now
+
+        def results(report: FinetuneReport) -> None:
+            post_in_thread(client, channel, ts, say.report_text(report, skipped=fetched.skipped,
+                                                             failed=fetched.failed, left_out=left_out))
+
+        stream = DemoStream(client, channel, ts, updater, on_compared=results)
+        outcome = self.worker.run("demo", request.to_dict(), on_progress=stream.on_progress,
+                                  time_limit_s=self.options.time_limit_s)
+        del request
+        if not outcome.ok or outcome.result is None:
             self._fail(client, run_id, channel, ts, updater, outcome.error or "it stopped without a report")
             return
-        self._succeed(client, run_id, channel, ts, updater, outcome.report, fetched, left_out)
+        result = DemoResult.from_dict(outcome.result)
+        report = FinetuneReport.from_dict({**result.report,
+                                           "worker": outcome.worker.to_dict() if outcome.worker else None})
+        if not stream.compared:  # their progress event was not handled: the results come now
+            results(report)
+        self._succeed(client, run_id, channel, ts, updater, report, result)
 
-    def _succeed(self, client: WebClient, run_id: int, channel: str, ts: str, updater: _ProgressUpdater,
-                 report: FinetuneReport, fetched: DownloadResult, left_out: dict[str, int]) -> None:
-        # The run is done once its numbers are out; the chart and the question are extras whose
-        # failure is logged and said, never turned into a failed demo.
-        post_in_thread(client, channel, ts, say.report_text(report, skipped=fetched.skipped,
-                                                         failed=fetched.failed, left_out=left_out))
-        store.finish_run(self.dbs.get(), run_id, status=RunStatus.DONE, now=self.now(),
-                         head_path=report.head_path, report=report.to_dict())
+    def _succeed(self, client: WebClient, run_id: int, channel: str, ts: str, updater: ProgressUpdater,
+                 report: FinetuneReport, result: DemoResult) -> None:
+        # The run is done once its numbers and head are kept; the chart and the question are extras
+        # whose failure is logged and said, never turned into a failed demo.
+        store.finish_run(self.dbs.get(), run_id, status=RunStatus.DONE, now=self.now(), head=result.head,
+                         report=report.to_dict())
         try:
-            client.files_upload_v2(channel=channel, thread_ts=ts, file=report.chart,
-                                   filename=Path(report.chart).name,
+            client.files_upload_v2(channel=channel, thread_ts=ts, file=result.chart_png,
+                                   filename="finetune-chart.png",
                                    title="Accuracy over time: pre-trained vs from scratch")
         except Exception as exc:
             log.warning("chart not uploaded: %s", exc)
@@ -312,56 +321,20 @@ class FinetuneFlow:
                        f"from scratch *{100 * report.scratch.accuracy:.0f}%* in {report.budget_s:g} s each. "
                        "Results in the thread.")
 
-    def _fail(self, client: WebClient, run_id: int, channel: str, ts: str, updater: _ProgressUpdater,
+    def _fail(self, client: WebClient, run_id: int, channel: str, ts: str, updater: ProgressUpdater,
               error: str, *, post: bool = True) -> None:
         if post:
             post_in_thread(client, channel, ts, say.failure_text(error))
         store.finish_run(self.dbs.get(), run_id, status=RunStatus.FAILED, now=self.now(), error=error)
-        updater.finish(f":x: The demo did not finish: {error}. Details in the thread.")
+        updater.finish(f":x: The demo did not finish: {esc(error)}. Details in the thread.")
+
 
 @dataclass(frozen=True)
 class _Started:
     run: store.DemoRun
     recorded: list[store.RecordedImage]
     left_out: dict[str, int]  # labels with too few images, and how many they have
-    updater: _ProgressUpdater
-
-
-class _ProgressUpdater:
-    """Edits the progress message with chat.update: at once on a new stage, else at most every
-    `interval_s` seconds (Slack limits chat.update to about one a second per channel)."""
-
-    def __init__(self, client: WebClient, channel: str, ts: str, board: say.ProgressBoard,
-                 interval_s: float) -> None:
-        self.client, self.channel, self.ts = client, channel, ts
-        self.board, self.interval_s = board, interval_s
-        self._last = 0.0
-        self._lock = threading.Lock()  # downloads report from several threads: one update at a time
-
-    def report(self, stage: str, message: str, *, force: bool = False) -> None:
-        new_stage = self.board.advance(stage, message)
-        self._push(only_if_due=not (force or new_stage))
-
-    def progress(self, progress: Progress) -> None:
-        message = progress.message
-        if progress.stage == "queued" and progress.queue_position is not None:
-            message = (f"waiting for the demo that is running on this machine: number "
-                       f"{progress.queue_position} in the queue")
-        self.report(progress.stage, message)
-
-    def finish(self, outcome: str) -> None:
-        self.board.finish(outcome)
-        self._push()
-
-    def _push(self, *, only_if_due: bool = False) -> None:
-        with self._lock:
-            if only_if_due and time.monotonic() - self._last < self.interval_s:
-                return
-            self._last = time.monotonic()
-            try:  # the text is read under the lock, so the last update sent shows the latest state
-                self.client.chat_update(channel=self.channel, ts=self.ts, text=self.board.text())
-            except SlackApiError as exc:
-                log.warning("progress message not updated: %s", exc)
+    updater: ProgressUpdater
 
 
 def _files_info(client: WebClient) -> Callable[[str], dict | None]:

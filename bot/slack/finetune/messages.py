@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.finetune.images import MIN_IMAGES_PER_LABEL, MIN_LABELS, SkippedFile, SkipReason
 from bot.finetune.report import FinetuneReport
@@ -99,6 +100,25 @@ def _pct(value: float) -> str:
     return f"{100 * value:.0f}%"
 
 
+def pretrained_text(preview: Mapping[str, Any]) -> str:
+    """The pre-trained arm's result, posted in the thread as soon as it is in (the numbers of the
+    demo's PRETRAINED_STAGE progress)."""
+    arm = preview["pretrained"]
+    features = "loading and embedding" if preview.get("load_s") else "embedding"
+    return (f"*Pre-trained* {esc(preview['backbone'])} + new head: *{_pct(arm['accuracy'])}* accuracy "
+            f"after {arm['seconds']:.1f} s ({preview['embed_s']:.1f} s of it {features} "
+            f"{preview['images']} images), on {preview['held_out']} held-out predictions.\n"
+            f"Now the same task from scratch, for up to {preview['budget_s']:g} s…")
+
+
+def scratch_progress_text(progress: Mapping[str, Any]) -> str:
+    """The from-scratch arm's progress, one message in the thread kept up to date."""
+    done = progress["seconds"] >= progress["budget_s"] - 0.05
+    icon = ":white_check_mark:" if done else ":hourglass_flowing_sand:"
+    return (f"{icon} *From scratch*: {_pct(progress['accuracy'])} after {progress['seconds']:.0f} s of "
+            f"{progress['budget_s']:g} s")
+
+
 def report_text(report: FinetuneReport, *, skipped: Sequence[SkippedFile] = (),
                 failed: Sequence[tuple[str, str]] = (), left_out: Mapping[str, int] | None = None) -> str:
     """The results message in the demo's thread. skipped: files refused before the demo (the
@@ -112,6 +132,7 @@ def report_text(report: FinetuneReport, *, skipped: Sequence[SkippedFile] = (),
         f"*{_pct(report.scratch.accuracy)}* accuracy after {report.scratch.seconds:.1f} s",
     ]
     lines.append(comparison_line(report))
+    lines.append(f"*{report.time_to_accuracy_text()}*")
     lines.append(f"*Images per label:* {_counts_text(report.images_per_class)} "
                  f"({report.images} in all; accuracy on {report.held_out or 'the'} held-out predictions, "
                  f"{report.split})")
@@ -120,6 +141,9 @@ def report_text(report: FinetuneReport, *, skipped: Sequence[SkippedFile] = (),
                      f"{MIN_IMAGES_PER_LABEL} usable images): {_counts_text(left_out)}")
     lines.extend(_skip_lines([*skipped, *report.skipped], failed))
     lines.extend(f"_{esc(note)}_" for note in report.notes)
+    if report.worker:
+        lines.append(f"_Ran in worker process {report.worker.get('pid')} on "
+                     f"{esc(str(report.worker.get('host')))}._")
     lines.append("Reply in this thread with an image and I'll tell you which label the model gives it.")
     return "\n".join(lines)
 
@@ -184,7 +208,8 @@ def classification_text(results: Sequence[tuple[str, Sequence[tuple[str, float]]
     return "\n".join(lines)
 
 
-_STAGE_ORDER = ("download", "queued", "loading", "embedding", "training", "baseline", "done")
+_STAGE_ORDER = ("download", "queued", "starting", "loading", "embedding", "training", "pretrained",
+                "baseline", "chart", "done")
 
 
 @dataclass
