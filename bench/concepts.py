@@ -2,7 +2,8 @@
 
     python bench/concepts.py             # both graders (the semantic one needs the finetune extra)
     python bench/concepts.py --lexical   # the lexical grader only (no torch)
-    python bench/concepts.py --threads 1 # torch threads for the model (default: torch's own)
+    python bench/concepts.py --threads 1 # torch threads for the model in this process (default: torch's)
+    python bench/concepts.py --members 0 # skip the latency through Slack and the worker
 
 Data: tests/data/concepts/labelled-answers.yaml (answers to the shipped deck's two open prompts,
 each labelled per concept: full, partial, paraphrased, off-topic, empty, keyword-stuffed, copied,
@@ -16,8 +17,12 @@ Printed for each grader:
 * across prompts: chosen on one prompt's answers, scored on the other's (a new deck's prompts);
 * held-out: the thresholds in the code on the held-out answers;
 * the thresholds this data would choose (to compare with the code's).
-Latency: `bot.concepts.job.grade(payload)` in this process, model warm, once per labelled answer:
-p50 / p95 / max in ms. Timings depend on the machine's load; the lead re-runs them on an idle one.
+Latency, model warm, p50 / p95 / max in ms (timings depend on the machine's load):
+* `bot.concepts.job.grade(payload)` in this process, once per labelled answer;
+* as a member meets it in Slack: the bot behind real HTTP, its own warm worker process grading
+  (bot/worker: the "grade" job), the Slack Web API stand-in from tests/: each of `--members`
+  members gets the daily DM with a prompt, opens the answer modal and submits a labelled answer;
+  the time from the signed view_submission to the DM updated with "You got N/M concepts".
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # tests/ holds the Slack stand-in and the sender
 
 from bot.concepts import job, lexical  # noqa: E402
 from bot.concepts.grade import GradeRequest, GraderName  # noqa: E402
@@ -202,6 +207,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lexical", action="store_true", help="the lexical grader only (no torch)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--members", type=int, default=40,
+                        help="answers submitted through Slack to the warm worker (0: skip)")
     args = parser.parse_args()
     prompts = [c for c in load_deck_file(DECK).deck.cards if isinstance(c, Prompt)]
     answers = load_answers(DATA / "labelled-answers.yaml", prompts)
@@ -241,10 +248,65 @@ def main() -> int:
     print(f"  job.grade ({used}, warm): p50 {percentile(times, 0.5):.0f} · p95 {percentile(times, 0.95):.0f}"
           f" · max {max(times):.0f} over {len(times)} answers (accuracy of these results {agree:.3f})")
     print(f"  answers of {statistics.mean(len(a.text.split()) for a in answers):.0f} words on average")
-    # ---- STEP TWO (the warm worker) goes here: the answer modal's submit -> the worker's "grade" job
-    # -> the DM updated, p50/p95 with the model warm, through the Slack stand-in.
-    print("  submit -> worker grade job -> DM update: not measured yet (comes with the worker)")
+    if model is not None and args.members:
+        slack_times, graders = slack_latency(answers[:args.members], prompts)
+        print(f"  Slack: submit -> worker's grade job -> DM updated ({'/'.join(sorted(set(graders)))}, warm "
+              f"worker process): p50 {percentile(slack_times, 0.5):.0f} · p95 "
+              f"{percentile(slack_times, 0.95):.0f} · max {max(slack_times):.0f} over {len(slack_times)} "
+              f"members (goal p95 < 2000)")
     return 0
+
+
+def slack_latency(answers: Sequence[Answer], prompts: Sequence[Prompt]) -> tuple[list[float], list[str]]:
+    """Each answer by its own member, through Slack as they meet it; (ms per answer, graders used)."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    from slack_harness import SimClock, harness_settings, make_harness, text_of
+    from slack_standin import SlackStandin
+
+    from bot.schedule import tick
+    from bot.slack.blocks_explain import ANSWER_ACTION, ANSWER_BLOCK
+    from bot.worker.engine import WarmWorker
+    from bot.worker.registry import JOB_KINDS
+    from content.model import Deck
+    from storage import learning as learning_store
+
+    worker = WarmWorker(kinds={"grade": JOB_KINDS["grade"]})
+    assert worker.wait_ready(300), "the worker did not warm up"
+    times: list[float] = []
+    graders: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp, SlackStandin() as slack:
+        users = [f"U{i:08d}" for i in range(len(answers))]
+        for user in users:
+            slack.add_user(user, name=user.lower(), tz="Europe/Berlin")
+        h = make_harness(slack, harness_settings(slack, Path(tmp) / "tutor.db"),
+                         SimClock(datetime(2025, 3, 3, 9, 0, tzinfo=UTC)), worker=worker)
+        try:
+            for n, prompt in enumerate(prompts):
+                h.ctx.tutor.import_deck(Deck(slug=f"prompt-{n}", title=f"Prompt {n}", cards=(prompt,)))
+            for user, answer in zip(users, answers, strict=True):
+                h.ctx.tutor.ensure_learner(user, tz="Europe/Berlin")
+                h.ctx.tutor.join(user, f"prompt-{answer.prompt}")
+            assert tick(h.svc, h.client).deliveries.sent == len(users)
+            for user, answer in zip(users, answers, strict=True):
+                channel = h.slack.dm_channel(user)
+                assert channel is not None
+                h.click(user, channel, h.dm(user), "review_write")
+                view = h.slack.wait_for(lambda u=user: h.slack.modal_views(u), what="the modal")[-1]["view"]
+                text = answer.text if answer.text.strip() else "-"  # the modal refuses a blank answer
+                values = {ANSWER_BLOCK: {ANSWER_ACTION: {"type": "plain_text_input", "value": text}}}
+                started = time.perf_counter()
+                h.sender.view_submission(user_id=user, values=values, view=view)
+                h.wait_dm(user, lambda m: "You got" in text_of(m), "the grade")
+                times.append((time.perf_counter() - started) * 1000)
+                stored = learning_store.prompt_answer(h.ctx.tutor.db, user, f"prompt-{answer.prompt}",
+                                                      prompts[answer.prompt].id, 1)
+                graders.append(stored.grade["grader"] if stored is not None else "?")
+        finally:
+            h.close()
+            worker.close()
+    return times, graders
 
 
 if __name__ == "__main__":

@@ -59,11 +59,13 @@ def _settings() -> Settings:
 
 def _tutor(args: argparse.Namespace) -> Tutor:
     """The tutor over the database (--db, else TUTOR_DB), with the shipped decks in it."""
+    from bot.concepts.grading import terminal_grader
     from bot.shipped import sync_shipped_decks
     from storage.db import open_db
 
     settings = _settings()
-    tutor = Tutor(open_db(args.db or settings.db_path), default_tz=settings.timezone)
+    tutor = Tutor(open_db(args.db or settings.db_path), default_tz=settings.timezone,
+                  grader=terminal_grader(settings))
     if settings.shipped_decks:
         sync_shipped_decks(tutor)
     return tutor

@@ -70,14 +70,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _grade_from_file(path: str, card_id: str, answer: str) -> tuple[ConceptGrade, Prompt]:
-    from bot.cli import UsageError, _load
-    from bot.concepts.grading import grade_answer
+    from bot.cli import UsageError, _load, _settings
+    from bot.concepts.grading import terminal_grader
 
     loaded = _load(path)
     prompt = _prompt(loaded.deck.cards, path, card_id, UsageError)
     if not prompt.concepts:
         raise UsageError(f"the prompt {card_id} has no key concepts to grade an answer against")
-    return grade_answer(prompt, answer), prompt
+    return terminal_grader(_settings())(prompt, answer), prompt
 
 
 def _prompt(cards: Any, deck: str, card_id: str, error: type[Exception]) -> Prompt:

@@ -20,7 +20,7 @@ import sqlite_utils
 from bot import learning_day as days
 from bot import memory_models
 from bot.concepts.grade import ConceptGrade
-from bot.concepts.grading import PromptGrader, grade_answer
+from bot.concepts.grading import PromptGrader, grade_lexically
 from bot.explain import PromptResult, rating_for
 from bot.grading import MEDIAN_OF, TIMED_SOURCES, grade_choice
 from bot.planning import DeckCards, learner_stats, plan_due, schedule_plan
@@ -64,10 +64,11 @@ class Tutor:
     `fuzzing` (default on) spreads due dates over FSRS's fuzz range, deterministically (bot/srs.py);
     tests turn it off to get exact intervals. FSRS's parameters for each member and deck come from
     bot.memory_models (a member's own fit, the deck's team prior, or the defaults). `grader` grades
-    answers to open prompts (default: bot.concepts.grading.grade_answer, the bot's one entry point)."""
+    answers to open prompts (bot/concepts/grading.py: the Slack app grades through its worker, the
+    terminal in its own process; the default, grade_lexically, matches words and says so)."""
 
     def __init__(self, db: sqlite_utils.Database, *, default_tz: str = "UTC", fuzzing: bool = True,
-                 grader: PromptGrader = grade_answer) -> None:
+                 grader: PromptGrader = grade_lexically) -> None:
         self.db = db
         self.grader = grader
         self.default_tz = self._zone_name(default_tz)

@@ -27,6 +27,7 @@ from bot.slack.context import AppContext
 from bot.slack.serve import HttpServer, start_http
 from bot.slack.services import SlackServices
 from bot.tutor import Tutor
+from bot.worker.protocol import WorkerClient
 from content.model import Deck, Flashcard, MultipleChoice
 from storage.db import open_db
 
@@ -83,18 +84,23 @@ class Harness:
     client: WebClient
     server: HttpServer
     sender: SlackSender
+    owns_worker: bool = True  # the app made its worker (closed with the harness), or a test gave one
 
     def close(self) -> None:
-        """Stop as `tutor serve` does: no new requests, the listeners' work finished, then the database
-        (closing a connection while a listener's query runs on it can crash SQLite)."""
+        """Stop as `tutor serve` does: no new requests, the listeners' work finished, the worker, then
+        the database (closing a connection while a listener's query runs on it can crash SQLite)."""
         self.server.close()
         assert executor_of(self.app).wait_idle(30), "listeners still running 30 s after the server closed"
+        if self.owns_worker and self.ctx.worker is not None:
+            self.ctx.worker.close()
         self.ctx.db.conn.close()
 
     def restart(self) -> Harness:
-        """A new process over the same database file: new connections, app, services and server."""
+        """A new process over the same database file: new connections, app, services and server (and
+        the test's own worker, if it gave one: a worker outlives a bot's restart)."""
         self.close()
-        return make_harness(self.slack, self.settings, self.clock)
+        return make_harness(self.slack, self.settings, self.clock,
+                            worker=None if self.owns_worker else self.ctx.worker)
 
     # ---- helpers for tests
 
@@ -157,16 +163,19 @@ def harness_settings(slack: SlackStandin, db_path: Path, *, admins: tuple[str, .
                     dm_rate_per_s=0.0)
 
 
-def make_harness(slack: SlackStandin, settings: Settings, clock: SimClock) -> Harness:
+def make_harness(slack: SlackStandin, settings: Settings, clock: SimClock, *,
+                 worker: WorkerClient | None = None) -> Harness:
+    """A bot over `settings` behind a real HTTP server; `worker`: where its jobs run (default: the
+    app makes its own local worker, whose process starts on the first job)."""
     db = open_db(settings.db_path)
     ctx = AppContext(settings=settings, db=db, tutor=Tutor(db, default_tz=settings.timezone, fuzzing=False),
-                     clock=clock)
+                     clock=clock, worker=worker)
     client = make_client(settings)
     app = build_app(ctx, client=client)
     server = start_http(app)
     sender = SlackSender(server.url + "/slack/events", SECRET, slack=slack)
     return Harness(slack=slack, settings=settings, clock=clock, ctx=ctx, app=app, svc=services_of(app),
-                   client=client, server=server, sender=sender)
+                   client=client, server=server, sender=sender, owns_worker=worker is None)
 
 
 def buttons(message: Json) -> dict[str, Json]:

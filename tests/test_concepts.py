@@ -14,10 +14,12 @@ from tutor_helpers import REPO
 
 from bot.concepts import lexical
 from bot.concepts.grade import ConceptGrade, ConceptScore, ConceptSpec, GradeRequest, GraderName
-from bot.concepts.grading import IN_PROCESS_NOTE, grade_answer, request_for
+from bot.concepts.grading import NO_WORKER_NOTE, grade_lexically, request_for
 from bot.concepts.text import is_copy, is_keyword_run, polarity, segments, stem
+from bot.tutor import Tutor
 from content.loader import load_deck_file
 from content.model import Prompt
+from storage.db import open_db
 
 PROMPTS = [c for c in load_deck_file(REPO / "content/decks/pretrained-models-cv.yaml").deck.cards
            if isinstance(c, Prompt)]
@@ -108,9 +110,10 @@ def test_grade_and_request_travel_as_json():
     assert ConceptGrade.from_dict(data) == grade
 
 
-def test_the_bot_grades_lexically_today_and_says_so():
-    grade = grade_answer(WHY, FULL)
-    assert grade.grader is GraderName.LEXICAL and IN_PROCESS_NOTE in grade.notes and grade.covered == 4
+def test_a_tutor_given_no_grader_matches_words_and_says_so(tmp_path):
+    grade = grade_lexically(WHY, FULL)
+    assert grade.grader is GraderName.LEXICAL and NO_WORKER_NOTE in grade.notes and grade.covered == 4
+    assert Tutor(open_db(tmp_path / "t.db")).grader is grade_lexically
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:

@@ -1,6 +1,8 @@
 """Explain in your own words: the deck format for key concepts, graded prompts as FSRS cards, the
 deck setting that keeps prompts reflection only, `tutor explain` and written answers in
-`tutor review`. Grading here is the bot's own (lexical) grader: deterministic and torch-free."""
+`tutor review`. Tests of the Tutor itself grade with its default, the lexical grader (deterministic,
+torch-free); the commands grade as the terminal does, with the packaged sentence model in their own
+process (bot.concepts.grading.grade_here)."""
 
 from __future__ import annotations
 
@@ -196,10 +198,12 @@ def test_tutor_explain_prints_the_grade(capsys, monkeypatch):
                          "It was already trained on a huge dataset, so it needs less data.", "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert list(data)[:3] == ["covered", "of", "concepts"] and data["grader"] == "lexical"
-    assert (data["covered"], data["of"]) == (2, 4)
+    # The sentence model (in this process, as the terminal grades) also counts "less training time"
+    # here, just over its threshold: a generous call the lexical grader does not make (2/4).
+    assert list(data)[:3] == ["covered", "of", "concepts"] and data["grader"] == "semantic"
+    assert (data["covered"], data["of"]) == (3, 4)
     assert [c["concept"] for c in data["concepts"]] == CONCEPTS
-    assert [c["covered"] for c in data["concepts"]] == [True, False, False, True]
+    assert [c["covered"] for c in data["concepts"]] == [True, False, True, True]
     assert all(set(c) == {"concept", "covered", "score"} for c in data["concepts"])
     code, out, _ = run(capsys, "explain", str(SHIPPED), why.id, "--answer", "-",
                        stdin="It needs less data.\n", monkeypatch=monkeypatch)

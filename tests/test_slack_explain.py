@@ -5,6 +5,7 @@ and the DM message is updated in place with the grade; the review is recorded on
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,8 @@ from tutor_helpers import REPO
 
 from bot.schedule import tick
 from bot.slack.blocks_explain import ANSWER_ACTION, ANSWER_BLOCK, ANSWER_VIEW
+from bot.worker.engine import WarmWorker
+from bot.worker.registry import JOB_KINDS
 from content.loader import load_deck_file
 from content.model import Deck, MultipleChoice, Prompt
 from storage import learning as learning_store
@@ -34,11 +37,13 @@ def deck() -> Deck:
 
 
 @pytest.fixture
-def h(tmp_path) -> Iterator[Harness]:
+def h(tmp_path, grade_worker: WarmWorker) -> Iterator[Harness]:
+    """The bot, grading through a real warm worker with the packaged sentence model (as it does)."""
     with SlackStandin() as slack:
         slack.add_user(ALICE, name="alice", tz="Europe/Berlin")
         slack.add_user(BOB, name="bob", tz="Europe/Berlin")
-        harness = make_harness(slack, harness_settings(slack, tmp_path / "tutor.db"), SimClock(START))
+        harness = make_harness(slack, harness_settings(slack, tmp_path / "tutor.db"), SimClock(START),
+                               worker=grade_worker)
         harness.ctx.tutor.import_deck(deck())
         harness.ctx.tutor.ensure_learner(ALICE, tz="Europe/Berlin")
         harness.ctx.tutor.join(ALICE, "explain")
@@ -86,7 +91,7 @@ def test_write_an_answer_in_a_modal_and_get_the_grade_in_place(h: Harness) -> No
     assert "already trained on a large dataset" in covered and "needs less data" in covered
     assert "reuses learned features instead of learning from zero" in missed
     assert PROMPT.model_answer is not None and PROMPT.model_answer[:60] in text
-    assert "Graded *Hard*" in text and "matching words" in text  # which grader graded it
+    assert "Graded *Hard*" in text and "matching words" not in text  # the worker's model graded it
     assert ANSWER in text  # the answer stays visible after the modal closed
     assert "review_next" in buttons(graded)
     calls = h.slack.calls_to("chat.update")[updates:]
@@ -99,6 +104,7 @@ def test_write_an_answer_in_a_modal_and_get_the_grade_in_place(h: Harness) -> No
     assert (review.card_id, review.rating, review.source) == (PROMPT.id, 2, "dm")
     stored = learning_store.prompt_answer(tutor.db, ALICE, "explain", PROMPT.id, 1)
     assert stored is not None and stored.answer == ANSWER and stored.grade["covered"] == 3
+    assert stored.grade["grader"] == "semantic" and stored.grade["notes"] == []
 
     # The same modal submitted again (a double submit, or a retry): recorded once, first grade shown.
     again = h.sender.view_submission(user_id=ALICE, values=typed("something else entirely"), view=view)
@@ -126,3 +132,32 @@ def test_a_modal_submitted_by_someone_else_changes_nothing(h: Harness) -> None:
     [review] = review_store.reviews_of(h.ctx.tutor.db, ALICE, "explain")
     assert review.rating == 1  # 1/4 concepts: Again
     assert review_store.reviews_of(h.ctx.tutor.db, BOB) == []
+
+
+def test_without_the_model_where_the_worker_runs_the_bot_grades_by_words_and_says_why(tmp_path) -> None:
+    # A worker installed without the finetune extra refuses "grade" jobs at once (no process starts):
+    # the bot grades the answer itself by matching words, and the learner is told why.
+    kinds = {"grade": replace(JOB_KINDS["grade"], requires=("a_package_this_installation_lacks",))}
+    worker = WarmWorker(kinds=kinds)
+    with SlackStandin() as slack:
+        slack.add_user(ALICE, name="alice", tz="Europe/Berlin")
+        settings = harness_settings(slack, tmp_path / "tutor.db")
+        h = make_harness(slack, settings, SimClock(START), worker=worker)
+        try:
+            h.ctx.tutor.import_deck(deck())
+            h.ctx.tutor.ensure_learner(ALICE, tz="Europe/Berlin")
+            h.ctx.tutor.join(ALICE, "explain")
+            assert tick(h.svc, h.client).deliveries.sent == 1
+            dm = h.slack.dm_channel(ALICE)
+            assert dm is not None
+            view = open_modal(h, ALICE, dm, h.dm(ALICE))
+            h.sender.view_submission(user_id=ALICE, values=typed(ANSWER), view=view)
+            text = text_of(h.wait_dm(ALICE, lambda m: "You got" in text_of(m), "the grade in the DM"))
+            assert "You got 3/4 concepts." in text and "Graded *Hard*" in text
+            assert "Graded by matching words: the grading needs a_package_this_installation_lacks" in text
+            assert worker.pid is None  # refused before any process was started
+            stored = learning_store.prompt_answer(h.ctx.tutor.db, ALICE, "explain", PROMPT.id, 1)
+            assert stored is not None and stored.grade["grader"] == "lexical"
+        finally:
+            h.close()
+            worker.close()

