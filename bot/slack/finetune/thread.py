@@ -66,7 +66,9 @@ def find_deck_question(tutor: Tutor,
     return None
 
 
-_CHOICE = re.compile(r"^\s*[(\[]?\s*([A-Za-z])\s*[)\].:!]?\s*$")
+# Possessive (`*+`): with plain `\s*` around the optional brackets, a long run of spaces before a
+# non-letter was split every possible way (quadratic: seconds at 20,000 spaces).
+_CHOICE = re.compile(r"^\s*+[(\[]?+\s*+([A-Za-z])\s*+[)\].:!]?+\s*+$")
 
 
 def parse_choice(text: str | None, options: int) -> int | None:
