@@ -42,10 +42,12 @@ from content.loader import load_deck_text
 from content.recap import parse_recap
 
 # Every module of bot/ and content/ with patterns at module level (bot/finetune/, the worker's side,
-# has none). The /finetune demo's Slack half reads members' replies and image captions.
+# has none; bot/concepts/text.py is checked below: its clause pattern, a long case-blind alternation,
+# is linear but too slow per character for this bound). The /finetune demo's Slack half reads
+# members' replies and image captions.
 MODULES: tuple[ModuleType, ...] = (content.recap, content.model, content.yaml_deck, content.lint,
                                    content.loader, content.nodes, bot.slack.parsing, bot.learning_day,
-                                   bot.config, bot.concepts.text, bot.slack.escape, bot.slack.blocks,
+                                   bot.config, bot.slack.escape, bot.slack.blocks,
                                    bot.slack.http_guard, bot.slack.finetune.thread,
                                    bot.slack.finetune.labels)
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +101,27 @@ def test_finetune_replies_and_captions_are_read_in_linear_time(text: str) -> Non
     label_from_text(text)
     elapsed = time.perf_counter() - started
     assert elapsed < 1.0, f"{elapsed:.1f} s on {len(text):,} characters"
+
+
+def test_the_concept_text_patterns_are_linear_on_long_hostile_lines() -> None:
+    """bot/concepts/text.py splits free-text answers: 100,000-character lines in well under a second
+    each (a quadratic pattern needs minutes at this length)."""
+    found = [value for value in vars(bot.concepts.text).values() if isinstance(value, re.Pattern)]
+    found += [pattern for pattern, _ in bot.concepts.text._JOINS]
+    assert len(found) >= 8
+    lines = [" " * 100_000 + "x", "a" + " " * 100_000 + "1", "<@" * 50_000, "- " * 50_000,
+             "1" * 100_000 + "x", "data" + " " * 100_000, "pre" + "-" * 100_000, ". " * 50_000,
+             "\n" * 100_000 + "x"]
+    slow = []
+    for pattern in found:
+        started = time.perf_counter()
+        for line in lines:
+            pattern.match(line)
+            pattern.sub("", line)
+        elapsed = time.perf_counter() - started
+        if elapsed > 2.0:  # linear: ~0.1 s at most; quadratic: minutes
+            slow.append(f"{pattern.pattern[:40]}: {elapsed:.1f} s")
+    assert not slow, slow
 
 
 def test_finetune_patterns_read_normal_text_as_before() -> None:
