@@ -9,6 +9,7 @@ timezone-aware datetimes and are stored as UTC ISO strings.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,11 @@ from storage.db import transaction
 class ImageSource(StrEnum):
     EVENT = "event"  # seen in a message event as it was posted
     HISTORY = "history"  # found by reading the channel's history
+
+
+# thread_ts of a run recorded before its progress message is posted (the message carries the run's
+# id, so the run comes first); replaced by the message's ts once Slack answers.
+UNPOSTED = "unposted:"
 
 
 class RunStatus(StrEnum):
@@ -90,6 +96,11 @@ class DemoRun:
     question_deck: str | None = None  # the deck question shown in the thread: deck slug…
     question_card: str | None = None  # …and card id
     owner: str | None = None  # which bot process runs it ("host:pid:start")
+
+    @property
+    def posted(self) -> bool:
+        """Whether the ts of the progress message is known (False: not posted, or killed meanwhile)."""
+        return not self.thread_ts.startswith(UNPOSTED)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "labels": list(self.labels) if self.labels is not None else None,
@@ -202,11 +213,13 @@ def _select_runs(db: sqlite_utils.Database, where: str, params: Sequence[Any]) -
     return [_run(row) for row in db.execute(sql, list(params)).fetchall()]
 
 
-def start_run(db: sqlite_utils.Database, *, channel: str, thread_ts: str, user_id: str | None,
+def start_run(db: sqlite_utils.Database, *, channel: str, thread_ts: str | None, user_id: str | None,
               labels: Sequence[str] | None, now: datetime, owner: str | None = None) -> DemoRun:
-    """Record a demo whose progress message is `thread_ts` (once: the same message gives the same run).
+    """Record a demo whose progress message is `thread_ts` (once: the same message gives the same run);
+    None: a new run whose message is to be posted (`set_run_message` records it, `DemoRun.posted`).
     owner: which bot process runs it (e.g. "host:pid:start"), so another process can tell whether
     the run was orphaned by a restart."""
+    thread_ts = thread_ts or f"{UNPOSTED}{uuid.uuid4().hex}"
     with transaction(db) as conn:
         conn.execute(
             "INSERT OR IGNORE INTO finetune_runs "
@@ -216,6 +229,16 @@ def start_run(db: sqlite_utils.Database, *, channel: str, thread_ts: str, user_i
     run = run_for_thread(db, channel, thread_ts)
     assert run is not None
     return run
+
+
+def set_run_message(db: sqlite_utils.Database, run_id: int, thread_ts: str) -> DemoRun:
+    """Record the ts of a run's progress message, posted after the run was recorded."""
+    with transaction(db) as conn:
+        conn.execute("UPDATE finetune_runs SET thread_ts = ? WHERE id = ?", (thread_ts, run_id))
+    runs = _select_runs(db, "id = ?", [run_id])
+    if not runs:
+        raise KeyError(f"no demo run {run_id}")
+    return runs[0]
 
 
 def finish_run(db: sqlite_utils.Database, run_id: int, *, status: RunStatus, now: datetime,
@@ -253,13 +276,19 @@ def runs_in_channel(db: sqlite_utils.Database, channel: str) -> list[DemoRun]:
     return _select_runs(db, "channel = ?", [channel])
 
 
+def orphaned_runs(db: sqlite_utils.Database, *,
+                  owner_alive: Callable[[str | None], bool] = lambda owner: False) -> list[DemoRun]:
+    """Runs left RUNNING by a bot process that stopped (`owner_alive(owner)` is False), oldest first.
+    Runs of a live process are left out."""
+    return [run for run in _select_runs(db, "status = ?", [RunStatus.RUNNING.value])
+            if not owner_alive(run.owner)]
+
+
 def fail_unfinished_runs(db: sqlite_utils.Database, *, now: datetime, error: str,
                          owner_alive: Callable[[str | None], bool] = lambda owner: False) -> list[DemoRun]:
-    """Runs left RUNNING by a bot process that stopped (`owner_alive(owner)` is False): mark them
-    FAILED with `error`; returns them. Runs of a live process are left alone."""
-    stale = [run for run in _select_runs(db, "status = ?", [RunStatus.RUNNING.value])
-             if not owner_alive(run.owner)]
-    return [finish_run(db, run.id, status=RunStatus.FAILED, now=now, error=error) for run in stale]
+    """Mark the `orphaned_runs` FAILED with `error`; returns them. Runs of a live process are left alone."""
+    return [finish_run(db, run.id, status=RunStatus.FAILED, now=now, error=error)
+            for run in orphaned_runs(db, owner_alive=owner_alive)]
 
 
 def claim_classification(db: sqlite_utils.Database, *, channel: str, file_id: str, run_id: int, ts: str,

@@ -25,10 +25,11 @@ from slack_requests import SlackSender, WsgiServer
 
 from bot.finetune.images import MAX_FILE_BYTES, SkipReason
 from bot.finetune.report import ArmResult, FinetuneReport
+from bot.slack import marks
 from bot.slack.app import build_app
 from bot.slack.finetune import downloads
 from bot.slack.finetune import messages as say
-from bot.slack.finetune.flow import PROCESS_OWNER, process_alive
+from bot.slack.finetune.flow import PROCESS_OWNER, RESTART_ERROR, process_alive
 from bot.slack.finetune.thread import parse_choice
 from bot.worker.engine import WarmWorker
 from bot.worker.protocol import WorkerConfig
@@ -172,6 +173,39 @@ def test_a_demo_past_its_time_limit_is_stopped_and_said_in_the_thread(world: Wor
     world.post(("cat_5.jpg", cat(5)), thread_ts=run.thread_ts, user=BOB)
     world.slack.wait_for(lambda: "no trained model" in world.thread_texts(run)[-1], 20,
                          what="the answer about the missing model")
+
+
+def test_demos_a_restart_interrupted_say_so_each_on_its_own(world: World) -> None:
+    """Runs left running by a process that is gone: each progress message is edited once the next
+    app is built (found by its mark when its ts was never kept); one Slack refuses stays as it was,
+    and every orphan is failed. A run of this live process is left alone."""
+    db, channel, client = world.ctx.db, world.channel, world.app.client
+    host, pid, _ = PROCESS_OWNER.rsplit(":", 2)
+    gone = f"{host}:{pid}:1"  # an earlier process that had this pid
+
+    def demo(owner: str, *, keep_ts: bool = True) -> store.DemoRun:
+        run = store.start_run(db, channel=channel, thread_ts=None, user_id=ALICE, labels=None,
+                              now=world.ctx.clock(), owner=owner)
+        posted = client.chat_postMessage(channel=channel, text="*Transfer-learning demo*\ntraining",
+                                         metadata=marks.finetune_demo(run.id).metadata())
+        return store.set_run_message(db, run.id, posted["ts"]) if keep_ts else run
+
+    refused, edited, found, live = demo(gone), demo(gone), demo(gone, keep_ts=False), demo(PROCESS_OWNER)
+    world.slack.fail("chat.update", "internal_error")  # the first edit: `refused`'s
+    app2 = build_app(world.ctx)
+    try:
+        flow = app2.finetune_flow  # type: ignore[attr-defined]
+        world.slack.wait_for(flow.idle, 30, what="the interrupted demos ended")
+    finally:
+        app2.finetune_flow.shutdown()  # type: ignore[attr-defined]
+    texts = {m["metadata"]["event_payload"]["run_id"]: m["text"] for m in world.slack.messages(channel)}
+    assert texts[refused.id] == texts[live.id] == "*Transfer-learning demo*\ntraining"
+    for run in (edited, found):
+        assert "interrupted: the bot restarted" in texts[run.id] and f"<@{ALICE}>" in texts[run.id]
+    runs = {run.id: run for run in world.runs()}
+    failed, running = RunStatus.FAILED, RunStatus.RUNNING
+    assert [runs[r.id].status for r in (refused, edited, found, live)] == [failed, failed, failed, running]
+    assert runs[found.id].posted and all(runs[r.id].error == RESTART_ERROR for r in (refused, edited, found))
 
 
 def test_download_is_capped_while_streaming(world: World) -> None:

@@ -2,7 +2,8 @@
 
 Every message the bot posts for a claimed row carries a mark: the daily DM of delivery 12 is posted
 (and updated) with `metadata={"event_type": "tutor_daily_review", "event_payload": {"delivery_id": 12}}`,
-a question of the day and its reveal likewise with their post's id. Slack has no idempotency key for
+a question of the day and its reveal likewise with their post's id, a /finetune demo's messages with
+its run's id. Slack has no idempotency key for
 chat.postMessage, so a process killed between "claimed" and "sent" cannot know whether Slack stored
 the message; the mark lets the next tick find out from Slack's history instead of guessing:
 found -> record it as sent (with its ts); absent -> send it. A claim younger than
@@ -29,6 +30,7 @@ DAILY_REVIEW = "tutor_daily_review"
 QUESTION_OF_THE_DAY = "tutor_question_of_the_day"
 QUESTION_REVEAL = "tutor_question_reveal"
 ENROLLMENT_NOTICE = "tutor_enrollment_notice"
+FINETUNE_DEMO = "tutor_finetune_demo"
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,11 @@ def question_reveal(post_id: int) -> Mark:
 
 def enrollment_notice(notice_id: int) -> Mark:
     return Mark(ENROLLMENT_NOTICE, "notice_id", notice_id)
+
+
+def finetune_demo(run_id: int) -> Mark:
+    """A /finetune demo's progress message and the replies the demo posts in its thread."""
+    return Mark(FINETUNE_DEMO, "run_id", run_id)
 
 
 def find_marked(client: WebClient, channel: str, mark: Mark, *, since: datetime,

@@ -8,7 +8,9 @@ at a time and later ones see their place in the queue), keep one progress messag
 the pre-trained arm's result in its thread as soon as it is in (stream.py), then the results, the
 chart and the deck question. The trained head comes back with the result and is kept in SQLite, so
 images posted later as replies in the thread are classified after a restart, and by a worker on
-another host.
+another host. A run is recorded before its progress message is posted, and the demo's messages
+carry its mark (marks.finetune_demo), so the demos a restart interrupted are found and said to be
+so in Slack when the next process starts (interrupted.py).
 
 No torch here: the worker process imports it.
 """
@@ -31,9 +33,11 @@ from slack_sdk.errors import SlackApiError
 from bot.finetune.images import MIN_IMAGES_PER_LABEL, MIN_LABELS
 from bot.finetune.report import FinetuneReport
 from bot.finetune.request import DEFAULT_BACKBONE, DemoRequest, DemoResult
+from bot.slack import marks
 from bot.slack.escape import esc
 from bot.slack.finetune import messages as say
 from bot.slack.finetune.downloads import download_images
+from bot.slack.finetune.interrupted import end_interrupted_runs
 from bot.slack.finetune.labels import (
     USER_SUBTYPES,
     images_in_message,
@@ -109,13 +113,21 @@ class FinetuneFlow:
         self._pending_lock = threading.Lock()
         self.thread = ThreadReplies(db_source, tutor, lambda: self.worker, now,
                                     download_timeout_s=options.download_timeout_s, device=options.device)
-        interrupted = store.fail_unfinished_runs(self.dbs.get(), now=now(), error=RESTART_ERROR,
-                                                 owner_alive=process_alive)
-        if interrupted:
-            log.warning("marked %d unfinished /finetune demo(s) as failed after a restart", len(interrupted))
+        # Left RUNNING by a bot process that is gone; ended (in Slack, then here) by end_interrupted.
+        self.interrupted = store.orphaned_runs(self.dbs.get(), owner_alive=process_alive)
+        if self.interrupted:
+            log.warning("%d /finetune demo(s) were interrupted by a restart", len(self.interrupted))
+
+    def end_interrupted(self, client: WebClient) -> None:
+        """Say in Slack that the demos a restart interrupted have ended, and mark them failed; on a
+        worker thread (`idle()` waits for it). Called once the app has its client (listeners/finetune.py)."""
+        runs, self.interrupted = self.interrupted, []
+        if runs:
+            self._submit(self._demos, lambda: end_interrupted_runs(client, self.dbs.get(), runs, now=self.now,
+                                                                   error=RESTART_ERROR))
 
     # threads ---------------------------------------------------------------------------------------
-    def _submit(self, pool: ThreadPoolExecutor, work: Callable[[], None]) -> None:
+    def _submit(self, pool: ThreadPoolExecutor, work: Callable[[], object]) -> None:
         future = pool.submit(self._guarded, work)
         with self._pending_lock:
             self._pending.add(future)
@@ -126,7 +138,7 @@ class FinetuneFlow:
             self._pending.discard(future)
 
     @staticmethod
-    def _guarded(work: Callable[[], None]) -> None:
+    def _guarded(work: Callable[[], object]) -> None:
         try:
             work()
         except Exception:  # a worker must never die silently
@@ -243,16 +255,24 @@ class FinetuneFlow:
             header=f"*Transfer-learning demo* for <@{user}>: {len(recorded)} images, "
                    + ", ".join(f"`{label}` {n}" for label, n in ready.items()))
         board.advance("download", f"downloading {len(recorded)} images")
+        # Recorded first, so the message carries the run's mark and a restart finds it even when this
+        # process dies before it hears the message's ts.
+        run = store.start_run(db, channel=channel, thread_ts=None, user_id=user, labels=asked, now=self.now(),
+                              owner=PROCESS_OWNER)
         try:
-            posted = client.chat_postMessage(channel=channel, text=board.text())
-        except SlackApiError as exc:
+            posted = client.chat_postMessage(channel=channel, text=board.text(),
+                                             metadata=marks.finetune_demo(run.id).metadata())
+        except Exception as exc:
+            store.finish_run(db, run.id, status=RunStatus.FAILED, now=self.now(),
+                             error=f"the progress message was not posted: {slack_error(exc)}")
+            if not isinstance(exc, SlackApiError):
+                raise
             log.warning("progress message not posted in %s: %s", channel, exc)
             respond(say.NOT_IN_CHANNEL_TEXT if exc.response.get("error") in _NOT_IN_CHANNEL
                     else f"I could not post in this channel: {slack_error(exc)}.")
             return None
         ts = str(posted["ts"])
-        run = store.start_run(db, channel=channel, thread_ts=ts, user_id=user, labels=asked, now=self.now(),
-                              owner=PROCESS_OWNER)
+        run = store.set_run_message(db, run.id, ts)
         updater = ProgressUpdater(client, channel, ts, board, self.options.progress_interval_s)
         return _Started(run, recorded, left_out, updater)
 
@@ -270,7 +290,7 @@ class FinetuneFlow:
         usable = sorted(label for label, n in counts.items() if n >= MIN_IMAGES_PER_LABEL)
         if len(usable) < MIN_LABELS:
             post_in_thread(client, channel, ts,
-                           say.download_failed_text(counts, fetched.skipped, fetched.failed))
+                           say.download_failed_text(counts, fetched.skipped, fetched.failed), run_id=run_id)
             self._fail(client, run_id, channel, ts, updater, "too few usable images", post=False)
             return
         left_out.update({label: n for label, n in counts.items() if label not in usable})
@@ -280,9 +300,10 @@ class FinetuneFlow:
 
         def results(report: FinetuneReport) -> None:
             post_in_thread(client, channel, ts, say.report_text(report, skipped=fetched.skipped,
-                                                             failed=fetched.failed, left_out=left_out))
+                                                             failed=fetched.failed, left_out=left_out),
+                           run_id=run_id)
 
-        stream = DemoStream(client, channel, ts, updater, on_compared=results)
+        stream = DemoStream(client, channel, ts, updater, on_compared=results, run_id=run_id)
         outcome = self.worker.run("demo", request.to_dict(), on_progress=stream.on_progress,
                                   time_limit_s=self.options.time_limit_s)
         del request
@@ -308,13 +329,14 @@ class FinetuneFlow:
                                    title="Accuracy over time: pre-trained vs from scratch")
         except Exception as exc:
             log.warning("chart not uploaded: %s", exc)
-            post_in_thread(client, channel, ts, f"(The chart could not be uploaded: {slack_error(exc)}.)")
+            post_in_thread(client, channel, ts, f"(The chart could not be uploaded: {slack_error(exc)}.)",
+                           run_id=run_id)
         try:
             question = find_deck_question(self.tutor)
             if question is not None:
                 slug, title, card = question
                 store.set_run_question(self.dbs.get(), run_id, deck=slug, card_id=card.id)
-                post_in_thread(client, channel, ts, say.question_text(title, card, slug=slug))
+                post_in_thread(client, channel, ts, say.question_text(title, card, slug=slug), run_id=run_id)
         except Exception:
             log.exception("deck question not posted")
         updater.finish(f":white_check_mark: Done: pre-trained *{100 * report.pretrained.accuracy:.0f}%* vs "
@@ -324,7 +346,7 @@ class FinetuneFlow:
     def _fail(self, client: WebClient, run_id: int, channel: str, ts: str, updater: ProgressUpdater,
               error: str, *, post: bool = True) -> None:
         if post:
-            post_in_thread(client, channel, ts, say.failure_text(error))
+            post_in_thread(client, channel, ts, say.failure_text(error), run_id=run_id)
         store.finish_run(self.dbs.get(), run_id, status=RunStatus.FAILED, now=self.now(), error=error)
         updater.finish(f":x: The demo did not finish: {esc(error)}. Details in the thread.")
 

@@ -30,9 +30,11 @@ CAMERA_WORDS = frozenset({
 })
 
 # A Slack channel link (`<#C0123|bird>`, what `#bird` becomes when a channel of that name exists),
-# a user mention (`<@U123>`), or a URL in angle brackets.
-_SLACK_CHANNEL = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
-_SLACK_OTHER = re.compile(r"<[@!][^>]*>")
+# a user mention (`<@U123>`), or a URL in angle brackets. Slack escapes `<` in text as `&lt;`, so
+# none of these holds a raw `<`: stopping at one keeps the search linear on `<@<@<@…` with no `>`
+# (a scan to the end from every `<@` was quadratic).
+_SLACK_CHANNEL = re.compile(r"<#[A-Z0-9]++\|([^<>]*+)>")
+_SLACK_OTHER = re.compile(r"<[@!][^<>]*+>")
 _LABEL_PREFIX = re.compile(r"^\s*(?:label|class|tag)\s*[:=]\s*(.*)$", re.IGNORECASE | re.DOTALL)
 _NOT_WORD = re.compile(r"[^\w\s-]+")
 _SEPARATORS = re.compile(r"[\s_\-]+")

@@ -167,6 +167,14 @@ def failure_text(error: str) -> str:
             "`/finetune` can run again.")
 
 
+def interrupted_text(user_id: str | None) -> str:
+    """What a demo's progress message says once a restart of the bot has ended it."""
+    who = f" for <@{user_id}>" if user_id and user_id.isalnum() else ""
+    return (f"*Transfer-learning demo*{who}\n:x: This demo was interrupted: the bot restarted while it "
+            "ran, so it has no results. Nothing was lost; the images stay recorded. Run `/finetune` "
+            "again to start a new demo.")
+
+
 def question_text(deck_title: str, card: MultipleChoice, *, slug: str) -> str:
     """The deck question the demo illustrates, with its options and an invitation to answer."""
     options = "\n".join(f"*{option_letter(i)}.* {esc(text)}" for i, text in enumerate(card.options))

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.finetune.report import COMPARED_STAGE, PRETRAINED_STAGE, FinetuneReport
+from bot.slack import marks
 from bot.slack.finetune import messages as say
 from bot.slack.finetune.thread import slack_error
 from bot.worker.protocol import Progress
@@ -67,8 +68,9 @@ class DemoStream:
     that waits for the demo, in order."""
 
     def __init__(self, client: WebClient, channel: str, thread_ts: str, updater: ProgressUpdater, *,
-                 on_compared: Callable[[FinetuneReport], None]) -> None:
+                 on_compared: Callable[[FinetuneReport], None], run_id: int | None = None) -> None:
         self.client, self.channel, self.thread_ts, self.updater = client, channel, thread_ts, updater
+        self.metadata = marks.finetune_demo(run_id).metadata() if run_id is not None else None
         self.on_compared = on_compared
         self.compared = False  # the results are out (before the chart and the head)
         self._scratch_ts: str | None = None
@@ -86,7 +88,8 @@ class DemoStream:
 
     def _post(self, text: str) -> str | None:
         try:
-            posted = self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts, text=text)
+            posted = self.client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts, text=text,
+                                                  metadata=self.metadata)
             return str(posted["ts"])
         except SlackApiError as exc:
             log.warning("demo update not posted in %s: %s", self.thread_ts, slack_error(exc))

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.finetune.request import ClassifyRequest
+from bot.slack import marks
 from bot.slack.finetune import messages as say
 from bot.slack.finetune.downloads import download_images
 from bot.tutor import Tutor
@@ -42,10 +43,13 @@ def slack_error(exc: Exception) -> str:
     return str(exc)
 
 
-def post_in_thread(client: WebClient, channel: str, thread_ts: str, text: str) -> None:
-    """Post `text` in a thread; a failure is logged, not raised (the demo's result is already safe)."""
+def post_in_thread(client: WebClient, channel: str, thread_ts: str, text: str, *,
+                   run_id: int | None = None) -> None:
+    """Post `text` in a thread, marked as run `run_id`'s when given; a failure is logged, not raised
+    (the demo's result is already safe)."""
+    metadata = marks.finetune_demo(run_id).metadata() if run_id is not None else None
     try:
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, metadata=metadata)
     except SlackApiError as exc:
         log.warning("message in thread %s not posted: %s", thread_ts, slack_error(exc))
 
@@ -66,7 +70,9 @@ def find_deck_question(tutor: Tutor,
     return None
 
 
-_CHOICE = re.compile(r"^\s*[(\[]?\s*([A-Za-z])\s*[)\].:!]?\s*$")
+# Possessive (`*+`): with plain `\s*` around the optional brackets, a long run of spaces before a
+# non-letter was split every possible way (quadratic: seconds at 20,000 spaces).
+_CHOICE = re.compile(r"^\s*+[(\[]?+\s*+([A-Za-z])\s*+[)\].:!]?+\s*+$")
 
 
 def parse_choice(text: str | None, options: int) -> int | None:
@@ -125,7 +131,7 @@ class ThreadReplies:
             return  # Slack retried an event already handled
         run = store.run_for_thread(db, channel, run.thread_ts) or run
         if run.status is RunStatus.RUNNING:
-            post_in_thread(client, channel, run.thread_ts,
+            post_in_thread(client, channel, run.thread_ts, run_id=run.id, text=
                            "The model is still training; post the image again once the results are in.")
             return
         head = store.head_for_run(db, run.id) if run.status is RunStatus.DONE else None
@@ -133,7 +139,7 @@ class ThreadReplies:
             head = _head_file(run.head_path)
         if head is None:
             why = f" ({run.error})" if run.error else ""
-            post_in_thread(client, channel, run.thread_ts,
+            post_in_thread(client, channel, run.thread_ts, run_id=run.id, text=
                            f"This demo has no trained model to ask{why}; run `/finetune` again.")
             return
         images = [store.RecordedImage(channel=channel, file_id=f["id"], ts=ts, name=f.get("name") or f["id"],
@@ -155,7 +161,7 @@ class ThreadReplies:
                     ranked = [(str(label), float(p)) for label, p in top]
                     lines.append((image.name, ranked if ranked else "the model could not read it"))
                     store.save_classification(db, channel=channel, file_id=image.file_id, result=ranked)
-        post_in_thread(client, channel, run.thread_ts, say.classification_text(lines))
+        post_in_thread(client, channel, run.thread_ts, say.classification_text(lines), run_id=run.id)
 
 
 def _head_file(path: str | None) -> bytes | None:

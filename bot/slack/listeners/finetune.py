@@ -38,6 +38,7 @@ def register(app: App, ctx: AppContext) -> None:
                         worker=worker)
     # Kept on the app so a test or a shutdown hook can wait for demos (`app.finetune_flow.idle()`).
     app.finetune_flow = flow  # type: ignore[attr-defined]
+    flow.end_interrupted(app.client)  # demos a restart interrupted: said in Slack, on a worker thread
 
     @app.command("/finetune")
     def finetune_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
