@@ -178,22 +178,22 @@ def serve(settings: Settings, *, http: bool, host: str = "0.0.0.0", port: int | 
     for scope in identity.missing_scopes():
         log.warning("%s", describe_missing(scope))
     runtime = build_runtime(settings, db=db)
-    worker = runtime.ctx.worker
-    if worker is not None and settings.worker_prewarm:
-        worker.start()  # warm before the first /finetune: torch and the models load meanwhile
     stop = StopSignal().install()
     front: HttpServer | SocketFront
     if http:
-        try:
+        try:  # bound before the worker starts: a port in use stops the bot with nothing to undo
             front = HttpServer(make_wsgi_app(runtime.app), host=host, port=listen, threads=HTTP_THREADS)
         except OSError as exc:  # the port is taken, or the host is not an address of this machine
             raise ServiceError(f"cannot listen on {host}:{listen} ({exc.strerror or exc}); stop what uses "
                                "the port or choose another with --port / PORT (and --host)") from None
-        front.start()
-        log.info("serving Slack requests on http://%s:%d%s", host, front.port, EVENTS_PATH)
     else:
         front = SocketFront(runtime.app, settings)
-        front.start()
+    worker = runtime.ctx.worker
+    if worker is not None and settings.worker_prewarm:
+        worker.start()  # warm before the first /finetune: torch and the models load meanwhile
+    front.start()
+    if isinstance(front, HttpServer):
+        log.info("serving Slack requests on http://%s:%d%s", host, front.port, EVENTS_PATH)
     scheduler = start_scheduler(runtime.services, runtime.client)
     reason = stop.wait()
     log.info("%s: stopping; new requests are refused, work in progress has %.0f s", reason, SHUTDOWN_GRACE_S)
