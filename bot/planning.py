@@ -23,6 +23,7 @@ from storage import decks as deck_store
 from storage import review_stats
 from storage import reviews as review_store
 from storage.learners import EnrollmentRow
+from storage.timefmt import iso, parse
 
 RETENTION_WINDOW = timedelta(days=30)
 
@@ -48,6 +49,7 @@ class DeckCards:
         self.kinds = tuple(dict.fromkeys(c.kind for c in self.active if rules.is_scheduled(c)))
         # the scheduled active cards of each scheduled kind, in deck order: where new cards come from
         scheduled = {s.card_id for s in stored if s.scheduled and s.retired_at is None}
+        self.scheduled_ids = frozenset(scheduled)
         self.scheduled: dict[CardKind, tuple[tuple[str, Card], ...]] = {kind: tuple(
             (i, self.by_id[i]) for i in active_ids if i in scheduled and self.by_id[i].kind is kind)
             for kind in self.kinds}
@@ -118,18 +120,21 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
     rules (_ConceptRules) hold across both: a card they block waits for a later day, taking no slot.
     Paused learners are not in `enrollments` (the caller drops them)."""
     today: dict[str, date] = {}
-    day_ends: dict[str, datetime] = {}
-    by_zone: dict[str, tuple[date, datetime]] = {}  # many learners share a zone: compute once each
+    day_ends: dict[str, str] = {}  # stored form (storage.timefmt): compared as text, as SQL does
+    by_zone: dict[str, tuple[date, str]] = {}  # many learners share a zone: compute once each
     for e in enrollments:
         if e.user_id not in today:
             if e.tz not in by_zone:
                 day = days.learning_day(now, e.tz)
-                by_zone[e.tz] = (day, days.day_end(day, e.tz))
+                by_zone[e.tz] = (day, iso(days.day_end(day, e.tz)))
             today[e.user_id], day_ends[e.user_id] = by_zone[e.tz]
     latest_end = max(day_ends.values())
-    due_rows: dict[tuple[str, str], list[review_store.DueRow]] = defaultdict(list)
-    for row in review_store.due_review_rows(db, before=latest_end, user_id=user_id, deck=deck):
-        due_rows[row.user_id, row.deck].append(row)
+    # the states due by then, of every learner (rows of enrollments not in `enrollments` are never
+    # looked at; retired and unscheduled cards are skipped below): (due text, card id, seq)
+    due_rows: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
+    for u, d, card_id, due_text, seq in review_store.due_state_rows(db, before=latest_end, user_id=user_id,
+                                                                     deck=deck):
+        due_rows[u, d].append((due_text, card_id, seq))
     seen = review_store.seen_cards(db, user_id=user_id)
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # new cards, reviews today
     reviewed: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -164,15 +169,16 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
         new_done, reviews_done = counts.get((u, e.deck), (0, 0))
         review_slots = max(0, e.reviews_per_day - reviews_done)
         end = day_ends[u]
-        for row in due_rows.get((u, e.deck), ()):
-            card = cards.by_id.get(row.card_id)
-            if review_slots <= 0 or row.due >= end:
+        for due_text, card_id, seq in due_rows.get((u, e.deck), ()):
+            if review_slots <= 0 or due_text >= end:
                 break
+            card = cards.by_id.get(card_id) if card_id in cards.scheduled_ids else None
             if card is None or card.concept is not None and not rules_of(u).allow(e.deck, card):
                 continue
             review_slots -= 1
-            reviews[u].append((row.due, rank, DueItem(deck=e.deck, card=card, is_new=False, seq=row.seq + 1,
-                                                      due=row.due)))
+            due = parse(due_text)
+            item = DueItem(deck=e.deck, card=card, is_new=False, seq=seq + 1, due=due)
+            reviews[u].append((due, rank, item))
         unseen = cards.unseen(seen.get((u, e.deck), set()), e.new_per_day + LOOK_AHEAD)
         fresh = _new_cards(cards, e.new_per_day, unseen, introduced[u, e.deck], partial(rules_of, u))
         new[u] += [DueItem(deck=e.deck, card=card, is_new=True, seq=1)

@@ -275,6 +275,19 @@ def answer_times(db: sqlite_utils.Database, user_id: str, *, sources: Sequence[s
     return [r[0] for r in rows]
 
 
+def due_state_rows(db: sqlite_utils.Database, *, before: str, user_id: str | None = None,
+                   deck: str | None = None) -> list[tuple[str, str, str, str, int]]:
+    """(user_id, deck, card_id, due as stored, seq) of the card states not suspended due before `before`
+    (stored form, storage.timefmt), by learner then due time: every learner's, the enrollment, pause
+    and card filters left to the caller (the daily planner has them in memory; joining them here cost
+    more than the rest of the query)."""
+    sql = "SELECT user_id, deck, card_id, due, seq FROM card_states WHERE suspended_at IS NULL AND due < ?"
+    filters, params = equal_to({"user_id": user_id, "deck": deck})
+    if filters:
+        sql += " AND " + filters
+    return db.conn.execute(sql + " ORDER BY user_id, due, deck, card_id", [before, *params]).fetchall()
+
+
 def seen_cards(db: sqlite_utils.Database, *, user_id: str | None = None) -> dict[tuple[str, str], set[str]]:
     """(user_id, deck) -> the card ids the learner has a state of (reviewed at least once): one scan of
     card_states, from which the planner takes both the unseen cards and the concept flashcards learned."""
