@@ -332,6 +332,12 @@ def review_counts(db: sqlite_utils.Database, by: str) -> dict[str, int]:
     return dict(db.conn.execute(f"SELECT {by}, count(*) FROM review_log GROUP BY {by}").fetchall())
 
 
+def member_deck_review_counts(db: sqlite_utils.Database, deck: str) -> dict[str, int]:
+    """Reviews of the deck in the log per learner."""
+    return dict(db.conn.execute("SELECT user_id, count(*) FROM review_log WHERE deck = ? GROUP BY user_id",
+                                (deck,)).fetchall())
+
+
 MemoryRow = tuple[float | None, float | None, str, str, str]  # stability, difficulty, user_id, deck, card_id
 
 
