@@ -11,7 +11,7 @@
    varied a little (or a lot), studying 150 days; a newcomer with 300 reviews is predicted by the
    defaults, by their own small fit, by the team prior (fitted on everyone else) unguarded and behind
    the per-member guard (the prior only if it beats the defaults on their own reviews), and by their
-   true parameters; then the guard on ten more newcomers, judged after their first 50 to 600 reviews.
+   true parameters; then the guard on ten more newcomers, judged after their first 100 to 1,000 reviews.
 4. Multiple-choice grading rules, simulated against honest self-graded flashcards: yearly retention,
    reviews per card per year, the share of lucky guesses, and how much they inflate stability.
 5. The shipped deck over a simulated month: member-days showing two cards on one concept, and failed
@@ -315,7 +315,7 @@ def newcomers_guarded(typical: Sequence[float], spread: float, prior: Sequence[f
     newcomers = [simulate_member(f"n{k}", varied(typical, spread, rng), days, cards, 8, rng)
                  for k in range(count)]
     rows: list[tuple[object, ...]] = []
-    for size in (50, 100, 300, 600):
+    for size in (100, 300, 600, 1000):
         raw, guarded, used = [], [], 0
         for log in newcomers:
             cut = log[size].reviewed_at
