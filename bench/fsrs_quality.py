@@ -9,8 +9,9 @@
    whole of it; fits on each one's first N reviews against the defaults on the next 1,500.
 3. A team prior on a simulated team: members whose memories are the real learner's fitted one, each
    varied a little (or a lot), studying 150 days; a newcomer with 300 reviews is predicted by the
-   defaults, by their own small fit, by the team prior (fitted on everyone else), and by their true
-   parameters.
+   defaults, by their own small fit, by the team prior (fitted on everyone else) unguarded and behind
+   the per-member guard (the prior only if it beats the defaults on their own reviews), and by their
+   true parameters; then the guard on ten more newcomers, judged after their first 100 to 1,000 reviews.
 4. Multiple-choice grading rules, simulated against honest self-graded flashcards: yearly retention,
    reviews per card per year, the share of lucky guesses, and how much they inflate stability.
 5. The shipped deck over a simulated month: member-days showing two cards on one concept, and failed
@@ -246,6 +247,7 @@ def team_prior(history: list[HistoryReview], quick: bool) -> None:
     days, cards, team_size = (90, 120, 4) if quick else (150, 200, 6)
     rows = []
     effect = {}
+    guard_rows: list[tuple[object, ...]] = []
     for spread in (0.1, 0.4):
         rng = random.Random(5)
         truths = [varied(typical, spread, rng) for _ in range(team_size + 1)]
@@ -273,16 +275,23 @@ def team_prior(history: list[HistoryReview], quick: bool) -> None:
         pool_fit = scores(predictions(team, fixed(guarded), scored=held_out))
         assert pool_now is not None and pool_fit is not None
         adopted = pool_fit.log_loss < pool_now.log_loss
+        # the per-member guard (bot.memory_models.judge_prior): the prior only if it beats the defaults on
+        # the newcomer's own 300 reviews (or they have too few later-day ones to judge by)
+        verdict, _, _ = memory_models.judge_prior(known, prior)
+        kept = DEFAULT_PARAMETERS if verdict == "rejected" else prior
         found: dict[str, Scores] = {}
         for name, parameters in (("defaults", DEFAULT_PARAMETERS), ("own fit on 300 reviews", own),
-                                 ("team prior", prior), ("true parameters (oracle)", truths[0])):
+                                 ("team prior, unguarded", prior),
+                                 (f"team prior, guarded on their 300 ({verdict})", kept),
+                                 ("true parameters (oracle)", truths[0])):
             s = scores(predictions(newcomer, fixed(parameters), scored=later))
             assert s is not None
-            found[name] = s
+            found[name.split(" (")[0]] = s
             rows.append((f"spread {spread}: {name}", s.log_loss, s.rmse_bins, s.auc, s.count))
-        effect[spread] = (found["defaults"].log_loss - found["team prior"].log_loss,
-                          found["defaults"].rmse_bins - found["team prior"].rmse_bins, adopted, len(team),
-                          seconds)
+        effect[spread] = (found["defaults"].log_loss - found["team prior, unguarded"].log_loss,
+                          found["defaults"].rmse_bins - found["team prior, unguarded"].rmse_bins, adopted,
+                          len(team), seconds)
+        guard_rows += newcomers_guarded(typical, spread, prior, days, cards, 4 if quick else 10)
     table(f"3. Team prior: {team_size} members x {days} days ({cards} cards, 8 new a day), memories = the "
           "real learner's fit varied per weight by e^N(0, spread); a newcomer's later reviews after their "
           "first 300",
@@ -291,6 +300,39 @@ def team_prior(history: list[HistoryReview], quick: bool) -> None:
         print(f"  spread {spread}: the team prior (fitted on {pooled:,} pooled reviews in {seconds:.3f} s) "
               f"improves the newcomer's log loss by {d_ll:+.4f} and RMSE(bins) by {d_rmse:+.4f} over the "
               f"defaults; the adopt-only-if-better guard on the pool {'adopts' if adopted else 'rejects'} it")
+    table("3b. The per-member guard on more newcomers (each their own memory, same spread; the prior above): "
+          f"d log loss against the defaults on their reviews after the first N (< 0: better); the guard "
+          f"judges from {memory_models.MIN_PRIOR_SCORED} later-day reviews, below that the prior is used",
+          ("spread, first N reviews", "newcomers", "prior better", "d, unguarded", "guard uses prior",
+           "d, guarded"), guard_rows)
+
+
+def newcomers_guarded(typical: Sequence[float], spread: float, prior: Sequence[float], days: int, cards: int,
+                      count: int) -> list[tuple[object, ...]]:
+    """For `count` newcomers with memories drawn as the team's were: the prior unguarded and guarded
+    (judged on their first N reviews), each against the defaults on their later reviews."""
+    rng = random.Random(11)
+    newcomers = [simulate_member(f"n{k}", varied(typical, spread, rng), days, cards, 8, rng)
+                 for k in range(count)]
+    rows: list[tuple[object, ...]] = []
+    for size in (100, 300, 600, 1000):
+        raw, guarded, used = [], [], 0
+        for log in newcomers:
+            cut = log[size].reviewed_at
+
+            def later(review: HistoryReview, cut: datetime = cut) -> bool:
+                return review.reviewed_at >= cut
+
+            base = scores(predictions(log, fixed(DEFAULT_PARAMETERS), scored=later))
+            mine = scores(predictions(log, fixed(prior), scored=later))
+            assert base is not None and mine is not None
+            verdict, _, _ = memory_models.judge_prior(log[:size], prior)
+            raw.append(mine.log_loss - base.log_loss)
+            guarded.append(0.0 if verdict == "rejected" else raw[-1])
+            used += verdict != "rejected"
+        rows.append((f"spread {spread}, first {size}", count, f"{sum(d < 0 for d in raw)}/{count}",
+                     statistics.mean(raw), f"{used}/{count}", statistics.mean(guarded)))
+    return rows
 
 
 # 4. multiple-choice grading -----------------------------------------------------------------------

@@ -1,7 +1,14 @@
 """Which FSRS parameters schedule whom, and fitting them: per member, and per deck (a team prior).
 
 - In use for (member, deck): the member's own adopted fit; else the deck's team prior (fitted on the
-  pooled reviews of everyone on the deck); else FSRS's defaults.
+  pooled reviews of everyone on the deck) unless its check on the member's own reviews of the deck
+  rejected it; else FSRS's defaults.
+- The per-member guard on the team prior (a pool of diverse members can fit one of them worse than the
+  defaults do): both the defaults and the prior replay the member's reviews of the deck and are scored
+  on its later-day ones; the prior is used only if its log loss is lower. Under MIN_PRIOR_SCORED such
+  reviews the verdict is noise (the bench's newcomers did better with the prior unjudged), and the
+  prior is used. Checked when a team prior is adopted, and again by `run_due_fits` every
+  RECHECK_PRIOR_AFTER_REVIEWS new reviews; every check is stored (storage.memory_models.PriorCheck).
 - A fit is tried only on a history of MIN_REVIEWS reviews or more (the bench showed smaller fits doing
   worse than the defaults). The newest HELD_OUT_SHARE of the history is held out; the fit learns from
   the rest; both the parameters in use and the fitted ones replay the whole history and are scored on
@@ -34,7 +41,7 @@ from storage import imported_reviews as imported_store
 from storage import memory_models as model_store
 from storage import reviews as review_store
 from storage.db import transaction
-from storage.memory_models import FitRow
+from storage.memory_models import FitRow, PriorCheck
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,11 @@ HELD_OUT_SHARE = 0.2
 MIN_SCORED = 100  # held-out later-day reviews needed to compare two models at all
 REFIT_AFTER = timedelta(days=7)
 REFIT_AFTER_REVIEWS = 500
+# a member's later-day reviews of a deck from which its team prior is judged: bench/fsrs_quality.py 3b
+# found the verdict on fewer (~300 reviews, ~200 later-day) picking worse than the prior unguarded on
+# average at spreads 0.1 and 0.4, and from ~600 reviews (~430 later-day) as good or better
+MIN_PRIOR_SCORED = 400
+RECHECK_PRIOR_AFTER_REVIEWS = 50
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,7 @@ class InUse:
     kind: str  # personal | team | default
     parameters: tuple[float, ...]
     fit: FitRow | None  # the adopted fit (None: defaults)
+    check: PriorCheck | None = None  # the team prior's latest check on this member (team, or rejected)
 
     @property
     def deck(self) -> str | None:
@@ -96,8 +109,13 @@ def in_use(db: sqlite_utils.Database, user_id: str, deck: str | None) -> InUse:
     if own is not None and own.parameters is not None:
         return InUse("personal", own.parameters, own)
     team = None if deck is None else model_store.in_use(db, "team", deck)
-    if team is not None and team.parameters is not None:
-        return InUse("team", team.parameters, team)
+    if deck is not None and team is not None and team.parameters is not None:
+        check = model_store.latest_prior_check(db, user_id, deck)
+        if check is not None and check.team_fit_id != team.id:
+            check = None  # judged an earlier prior: this one is used until it is checked
+        if check is None or check.uses_prior:
+            return InUse("team", team.parameters, team, check)
+        return InUse("default", DEFAULT_PARAMETERS, None, check)
     return InUse("default", DEFAULT_PARAMETERS, None)
 
 
@@ -105,12 +123,15 @@ def status(db: sqlite_utils.Database, user_id: str, decks: Sequence[str]) -> Mem
     """The member's memory model: personal, the team prior of their first deck that has one, or the
     defaults; with the size of their history."""
     reviews = review_store.review_count(db, user_id) + imported_store.imported_count(db, user_id)
-    found = next((u for u in (in_use(db, user_id, d) for d in decks) if u.kind != "default"),
-                 in_use(db, user_id, None))
+    each = [in_use(db, user_id, d) for d in decks]
+    found = next((u for u in each if u.kind != "default"), in_use(db, user_id, None))
     fit_row = found.fit
+    rejected = next((u.check for u in each if u.kind == "default" and u.check is not None), None)
     return MemoryModelStatus(kind=found.kind, reviews=reviews, needed=MIN_REVIEWS,
                              fitted_at=None if fit_row is None else fit_row.fitted_at,
-                             fit_reviews=None if fit_row is None else fit_row.trained_on, deck=found.deck)
+                             fit_reviews=None if fit_row is None else fit_row.trained_on, deck=found.deck,
+                             prior_rejected=None if rejected is None else rejected.deck,
+                             prior_scored=None if rejected is None else rejected.scored)
 
 
 def member_history(db: sqlite_utils.Database, user_id: str) -> list[HistoryReview]:
@@ -231,14 +252,92 @@ def fit_team(db: sqlite_utils.Database, deck: str, now: datetime | None = None) 
     current = team.parameters if team is not None and team.parameters is not None else DEFAULT_PARAMETERS
     row, report = _evaluate("team", deck, history, {None: current}, now)
 
-    def recompute(params: tuple[float, ...]) -> None:
+    def recompute(_: tuple[float, ...]) -> None:
         srs = Srs(fuzzing=False)
+        adopted = model_store.in_use(db, "team", deck)  # the row just recorded
+        assert adopted is not None
         for user_id in sorted({r.card[0] for r in history if isinstance(r.card, tuple)}):
             if model_store.in_use(db, "member", user_id) is None:  # members with their own fit keep it
-                _recompute_memory(db, user_id, [deck], params, srs)
+                check_prior(db, user_id, deck, adopted, now)  # the prior only where it beats the defaults
+                _recompute_memory(db, user_id, [deck], in_use(db, user_id, deck).parameters, srs)
 
     _store(db, row, recompute)
     return report
+
+
+def judge_prior(history: Sequence[HistoryReview], prior: Sequence[float]
+                ) -> tuple[str, Scores | None, Scores | None]:
+    """(used | rejected | too_few, the defaults' scores, the prior's) on the member's own history:
+    both replay all of it and are scored on its later-day reviews."""
+    srs = Srs(fuzzing=False)
+    current = scores(predictions(history, lambda _: DEFAULT_PARAMETERS, srs=srs))
+    mine = scores(predictions(history, lambda _: prior, srs=srs))
+    if current is None or mine is None or current.count < MIN_PRIOR_SCORED:
+        return "too_few", current, mine
+    return ("used" if mine.log_loss < current.log_loss else "rejected"), current, mine
+
+
+def check_prior(db: sqlite_utils.Database, user_id: str, deck: str, team: FitRow,
+                now: datetime) -> PriorCheck:
+    """Judge the deck's team prior `team` on the member's reviews of the deck and store the check
+    (inside the caller's transaction when there is one)."""
+    history = [r for r in member_history(db, user_id) if r.deck == deck]
+    assert team.parameters is not None and team.id is not None
+    outcome, current, prior = judge_prior(history, team.parameters)
+    detail = {"used": None,
+              "rejected": "the team prior did worse than the defaults on the member's reviews",
+              "too_few": f"{MIN_PRIOR_SCORED} later-day reviews needed to judge it; the prior is used",
+              }[outcome]
+    check = PriorCheck(user_id=user_id, deck=deck, team_fit_id=team.id, checked_at=now, reviews=len(history),
+                       scored=0 if current is None else current.count, outcome=outcome,
+                       log_loss_current=_value(current, "log_loss"),
+                       log_loss_prior=_value(prior, "log_loss"),
+                       rmse_bins_current=_value(current, "rmse_bins"),
+                       rmse_bins_prior=_value(prior, "rmse_bins"),
+                       auc_current=_value(current, "auc"), auc_prior=_value(prior, "auc"), detail=detail)
+    model_store.record_prior_check(db, check)
+    return check
+
+
+def due_prior_checks(db: sqlite_utils.Database) -> list[tuple[str, str, FitRow]]:
+    """(user_id, deck, team prior) of each member without a fit of their own whose check of the deck's
+    team prior in use is missing or RECHECK_PRIOR_AFTER_REVIEWS reviews behind (from MIN_PRIOR_SCORED
+    reviews of the deck: fewer cannot be judged)."""
+    found = []
+    for deck in sorted(review_store.review_counts(db, "deck")):
+        team = model_store.in_use(db, "team", deck)
+        if team is None or team.parameters is None:
+            continue
+        checks = model_store.latest_prior_checks(db, deck)
+        for user_id, count in sorted(review_store.member_deck_review_counts(db, deck).items()):
+            last = checks.get(user_id)
+            if count < MIN_PRIOR_SCORED or model_store.in_use(db, "member", user_id) is not None:
+                continue
+            behind = last is not None and count - last.reviews >= RECHECK_PRIOR_AFTER_REVIEWS
+            if last is None or last.team_fit_id != team.id or behind:
+                found.append((user_id, deck, team))
+    return found
+
+
+def run_due_prior_checks(db: sqlite_utils.Database, now: datetime) -> list[PriorCheck]:
+    """Check every team prior due for it on its member; where the parameters in use change, the
+    member's cards of the deck get their memory state recomputed. One failure is logged, the others go on."""
+    done = []
+    for user_id, deck, team in due_prior_checks(db):
+        try:
+            with transaction(db):
+                before = in_use(db, user_id, deck).parameters
+                check = check_prior(db, user_id, deck, team, now)
+                after = in_use(db, user_id, deck).parameters
+                if after != before:
+                    _recompute_memory(db, user_id, [deck], after, Srs(fuzzing=False))
+        except Exception:  # one member's broken history must not stop the others' checks
+            log.exception("checking the team prior of %s on %s failed", deck, user_id)
+            continue
+        done.append(check)
+        log.info("team prior of %s on %s: %s (%d later-day reviews)", deck, user_id, check.outcome,
+                 check.scored)
+    return done
 
 
 def _store(db: sqlite_utils.Database, row: FitRow, on_adopt: Callable[[tuple[float, ...]], object]) -> None:
@@ -271,7 +370,8 @@ def due_fits(db: sqlite_utils.Database, now: datetime) -> list[tuple[str, str, i
 
 def run_due_fits(db: sqlite_utils.Database, now: datetime | None = None) -> list[FitReport]:
     """Fit every member and deck due for it, one at a time; a failure is stored as a failed fit and
-    the others go on. The bot's background job."""
+    the others go on. Then re-check the team priors due for it on their members (run_due_prior_checks).
+    The bot's background job."""
     now = now or datetime.now(UTC)
     reports = []
     for scope, owner, count in due_fits(db, now):
@@ -288,4 +388,5 @@ def run_due_fits(db: sqlite_utils.Database, now: datetime | None = None) -> list
         reports.append(report)
         log.info("memory model of %s %s: %s (%d reviews, %.2f s)", scope, owner, report.outcome,
                  report.reviews, report.seconds)
+    run_due_prior_checks(db, now)
     return reports

@@ -1,8 +1,8 @@
 """What is due for whom on their learning day, and a learner's statistics (read-only).
 
 One code path serves one learner (`Tutor.due_cards`) and everyone (`Tutor.due_cards_for_all`): three
-queries fetch the candidates (due reviews, unseen cards, today's counts), the limits are applied here
-per learner, in the learner's own zone.
+queries fetch the candidates (due reviews, the cards each learner has seen, today's reviews); the unseen
+cards, the concepts learned and the limits are worked out here per learner, in the learner's own zone.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from storage import decks as deck_store
 from storage import review_stats
 from storage import reviews as review_store
 from storage.learners import EnrollmentRow
+from storage.timefmt import iso, parse
 
 RETENTION_WINDOW = timedelta(days=30)
 
@@ -46,6 +47,12 @@ class DeckCards:
         self.position = {card_id: index for index, card_id in enumerate(active_ids)}
         rules = Deck(slug=row.slug, title=row.title, cards=(), prompts=PromptMode(row.prompts))
         self.kinds = tuple(dict.fromkeys(c.kind for c in self.active if rules.is_scheduled(c)))
+        # the scheduled active cards of each scheduled kind, in deck order: where new cards come from
+        scheduled = {s.card_id for s in stored if s.scheduled and s.retired_at is None}
+        self.scheduled_ids = frozenset(scheduled)
+        self.scheduled: dict[CardKind, tuple[tuple[str, Card], ...]] = {kind: tuple(
+            (i, self.by_id[i]) for i in active_ids if i in scheduled and self.by_id[i].kind is kind)
+            for kind in self.kinds}
         self.concept_of: dict[str, str] = {}
         self.concept_flashcards: dict[str, frozenset[str]] = {}
         for card_id, card in zip(active_ids, self.active, strict=True):
@@ -55,6 +62,20 @@ class DeckCards:
             if card.kind is CardKind.FLASHCARD:
                 known = self.concept_flashcards.get(card.concept, frozenset())
                 self.concept_flashcards[card.concept] = known | {card_id}
+        self.teaching = frozenset(i for ids in self.concept_flashcards.values() for i in ids)
+
+    def unseen(self, seen: set[str], per_kind: int) -> list[deque[tuple[str, Card]]]:
+        """Per scheduled kind (in turn order), the first `per_kind` cards not in `seen`, in deck order."""
+        queues = []
+        for cards in self.scheduled.values():
+            queue: deque[tuple[str, Card]] = deque()
+            for pair in cards:
+                if len(queue) >= per_kind:
+                    break
+                if pair[0] not in seen:
+                    queue.append(pair)
+            queues.append(queue)
+        return queues
 
 
 class _ConceptRules:
@@ -62,7 +83,8 @@ class _ConceptRules:
     and a concept's questions (multiple choice, graded prompts) only once one of its flashcards was
     reviewed on an earlier day (so a flashcard failed yesterday cannot come back right before its
     question today).
-    `reviewed_today` and `learned` (flashcards first reviewed before today) are (deck, card_id)."""
+    `reviewed_today` is (deck, card_id); `learned` is (deck, concept) of the concepts one of whose
+    flashcards was first reviewed before today."""
 
     def __init__(self, reviewed_today: Iterable[tuple[str, str]], learned: set[tuple[str, str]],
                  decks: dict[str, DeckCards]) -> None:
@@ -83,8 +105,7 @@ class _ConceptRules:
         if key in self.taken:
             return False
         if card.kind is not CardKind.FLASHCARD:  # a question (multiple choice, or a graded prompt)
-            teaching = self.decks[deck].concept_flashcards.get(concept)
-            if teaching and not any((deck, card_id) in self.learned for card_id in teaching):
+            if concept in self.decks[deck].concept_flashcards and key not in self.learned:
                 return False
         self.taken.add(key)
         return True
@@ -99,21 +120,22 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
     rules (_ConceptRules) hold across both: a card they block waits for a later day, taking no slot.
     Paused learners are not in `enrollments` (the caller drops them)."""
     today: dict[str, date] = {}
-    day_ends: dict[str, datetime] = {}
-    by_zone: dict[str, tuple[date, datetime]] = {}  # many learners share a zone: compute once each
+    day_ends: dict[str, str] = {}  # stored form (storage.timefmt): compared as text, as SQL does
+    by_zone: dict[str, tuple[date, str]] = {}  # many learners share a zone: compute once each
     for e in enrollments:
         if e.user_id not in today:
             if e.tz not in by_zone:
                 day = days.learning_day(now, e.tz)
-                by_zone[e.tz] = (day, days.day_end(day, e.tz))
+                by_zone[e.tz] = (day, iso(days.day_end(day, e.tz)))
             today[e.user_id], day_ends[e.user_id] = by_zone[e.tz]
     latest_end = max(day_ends.values())
-    due_rows: dict[tuple[str, str], list[review_store.DueRow]] = defaultdict(list)
-    for row in review_store.due_review_rows(db, before=latest_end, user_id=user_id, deck=deck):
-        due_rows[row.user_id, row.deck].append(row)
-    unseen: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for u, d, card_id in review_store.unseen_card_rows(db, user_id=user_id, deck=deck, look_ahead=LOOK_AHEAD):
-        unseen[u, d].append(card_id)
+    # the states due by then, of every learner (rows of enrollments not in `enrollments` are never
+    # looked at; retired and unscheduled cards are skipped below): (due text, card id, seq)
+    due_rows: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
+    for u, d, card_id, due_text, seq in review_store.due_state_rows(db, before=latest_end, user_id=user_id,
+                                                                     deck=deck):
+        due_rows[u, d].append((due_text, card_id, seq))
+    seen = review_store.seen_cards(db, user_id=user_id)
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # new cards, reviews today
     reviewed: dict[str, list[tuple[str, str]]] = defaultdict(list)
     introduced: dict[tuple[str, str], set[str]] = defaultdict(set)  # new cards answered today
@@ -123,12 +145,13 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
             reviewed[u].append((d, card_id))
             if seq == 1:
                 introduced[u, d].add(card_id)
-    teaching = [(slug, card_id) for slug, cards in decks.items() for ids in cards.concept_flashcards.values()
-                for card_id in ids]
-    learned: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for u, d, card_id in review_store.reviewed_cards(db, teaching, user_id=user_id):
-        if card_id not in introduced.get((u, d), ()):
-            learned[u].add((d, card_id))
+    learned: dict[str, set[tuple[str, str]]] = defaultdict(set)  # (deck, concept) taught before today
+    for (u, d), card_ids in seen.items():
+        cards = decks.get(d)
+        if cards is not None and cards.teaching:
+            today_new = introduced.get((u, d), ())
+            concepts = {cards.concept_of[i] for i in card_ids & cards.teaching if i not in today_new}
+            learned[u].update((d, concept) for concept in concepts)
     rules: dict[str, _ConceptRules] = {}
 
     def rules_of(u: str) -> _ConceptRules:  # made on first need: most cards have no concept
@@ -146,17 +169,18 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
         new_done, reviews_done = counts.get((u, e.deck), (0, 0))
         review_slots = max(0, e.reviews_per_day - reviews_done)
         end = day_ends[u]
-        for row in due_rows.get((u, e.deck), ()):
-            card = cards.by_id.get(row.card_id)
-            if review_slots <= 0 or row.due >= end:
+        for due_text, card_id, seq in due_rows.get((u, e.deck), ()):
+            if review_slots <= 0 or due_text >= end:
                 break
+            card = cards.by_id.get(card_id) if card_id in cards.scheduled_ids else None
             if card is None or card.concept is not None and not rules_of(u).allow(e.deck, card):
                 continue
             review_slots -= 1
-            reviews[u].append((row.due, rank, DueItem(deck=e.deck, card=card, is_new=False, seq=row.seq + 1,
-                                                      due=row.due)))
-        fresh = _new_cards(cards, e.new_per_day, unseen.get((u, e.deck), []), introduced[u, e.deck],
-                           partial(rules_of, u))
+            due = parse(due_text)
+            item = DueItem(deck=e.deck, card=card, is_new=False, seq=seq + 1, due=due)
+            reviews[u].append((due, rank, item))
+        unseen = cards.unseen(seen.get((u, e.deck), set()), e.new_per_day + LOOK_AHEAD)
+        fresh = _new_cards(cards, e.new_per_day, unseen, introduced[u, e.deck], partial(rules_of, u))
         new[u] += [DueItem(deck=e.deck, card=card, is_new=True, seq=1)
                    for card in fresh[:max(0, e.new_per_day - new_done)]]
     plan: dict[str, list[DueItem]] = {}
@@ -166,27 +190,29 @@ def plan_due(db: sqlite_utils.Database, now: datetime, enrollments: Sequence[Enr
     return plan
 
 
-def _new_cards(cards: DeckCards, per_day: int, unseen: Sequence[str], introduced: set[str],
+def _new_cards(cards: DeckCards, per_day: int, unseen: list[deque[tuple[str, Card]]], introduced: set[str],
                rules: Callable[[], _ConceptRules]) -> list[Card]:
     """The day's new cards not yet answered: the kinds taken in turn (in the order they first appear
-    in the deck), each kind in deck order, skipping what the concept rules hold back, `per_day` in
-    all. The cards already introduced today keep their places, so the day's list does not change
-    while the member answers it. (Card ids are passed along: a card's `id` is a hash, not free.)"""
-    if per_day <= 0 or not unseen:
+    in the deck; `unseen` has a queue per kind, DeckCards.unseen), each kind in deck order, skipping
+    what the concept rules hold back, `per_day` in all. The cards already introduced today keep their
+    places, so the day's list does not change while the member answers it. (Card ids are passed along:
+    a card's `id` is a hash, not free.) The queues are consumed."""
+    if per_day <= 0 or not any(unseen):
         return []
-    ordered: Iterable[str] = unseen  # in deck order already
-    if introduced:
-        ordered = sorted({*unseen, *introduced}, key=lambda i: cards.position.get(i, len(cards.position)))
-    queues: dict[CardKind, deque[tuple[str, Card]]] = {kind: deque() for kind in cards.kinds}
-    for card_id in ordered:
-        card = cards.by_id.get(card_id)
-        queue = None if card is None else queues.get(card.kind)
-        if queue is not None and card is not None:
-            queue.append((card_id, card))
+    queues = unseen
+    if introduced:  # back in their kind's queue, in deck order
+        by_kind = dict(zip(cards.scheduled, unseen, strict=True))
+        for card_id in introduced:
+            card = cards.by_id.get(card_id)
+            queue = None if card is None else by_kind.get(card.kind)
+            if queue is not None and card is not None and all(i != card_id for i, _ in queue):
+                queue.append((card_id, card))
+        end = len(cards.position)
+        queues = [deque(sorted(q, key=lambda pair: cards.position.get(pair[0], end))) for q in unseen]
     chosen: list[Card] = []
     checker: _ConceptRules | None = None
     done = 0
-    turns = [q for q in queues.values() if q]
+    turns = [q for q in queues if q]
     while done < per_day and turns:
         for queue in turns:
             while queue and done < per_day:

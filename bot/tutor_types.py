@@ -120,6 +120,8 @@ class MemoryModelStatus:
     fitted_at: datetime | None = None  # of the model in use (UTC)
     fit_reviews: int | None = None  # reviews the model in use learned from
     deck: str | None = None  # whose team prior
+    prior_rejected: str | None = None  # a deck whose team prior did worse than the defaults on their reviews
+    prior_scored: int | None = None  # of their later-day reviews it was judged on
 
     @property
     def personalised(self) -> bool:
@@ -133,19 +135,23 @@ class MemoryModelStatus:
         if self.kind == "team":
             return (f"the team's, of {self.deck} (fitted{when} on {self.fit_reviews or 0:,} reviews); "
                     f"yours from {self.needed:,} reviews, you have {self.reviews:,}")
-        return f"FSRS defaults; personalised from {self.needed:,} reviews, you have {self.reviews:,}"
+        rejected = ("" if self.prior_rejected is None else f" (the team prior of {self.prior_rejected} did "
+                    f"worse on your {self.prior_scored or 0:,} later-day reviews)")
+        return (f"FSRS defaults{rejected}; personalised from {self.needed:,} reviews, "
+                f"you have {self.reviews:,}")
 
     def short(self) -> str:
         """A few words for a narrow field (App Home)."""
         if self.kind == "personal":
             return "Personalised"
-        prefix = "Team prior" if self.kind == "team" else "Defaults"
+        prefix = ("Team prior" if self.kind == "team" else "Defaults" if self.prior_rejected is None
+                  else "Defaults (team prior worse for you)")
         return f"{prefix} · {self.reviews:,}/{self.needed:,} reviews"
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "personalised": self.personalised, "reviews": self.reviews,
                 "needed": self.needed, "fitted_at": _iso(self.fitted_at), "fit_reviews": self.fit_reviews,
-                "deck": self.deck}
+                "deck": self.deck, "prior_rejected": self.prior_rejected, "prior_scored": self.prior_scored}
 
 
 @dataclass(frozen=True)

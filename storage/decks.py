@@ -38,6 +38,7 @@ class StoredCard:
     position: int
     data: dict[str, Any]
     retired_at: datetime | None  # UTC
+    scheduled: bool = True  # takes part in spaced repetition (content.model.Deck.is_scheduled)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def deck_revisions(db: sqlite_utils.Database) -> dict[str, tuple[int, float]]:
 def deck_cards(db: sqlite_utils.Database, slug: str) -> list[StoredCard]:
     """Every card of the deck, retired ones included, active ones first in deck order."""
     rows = db.conn.execute(
-        "SELECT deck, card_id, kind, position, data, retired_at FROM cards WHERE deck = ?"
+        "SELECT deck, card_id, kind, position, data, retired_at, scheduled FROM cards WHERE deck = ?"
         " ORDER BY retired_at IS NOT NULL, position, card_id", (slug,))
     return [StoredCard(deck=r[0], card_id=r[1], kind=r[2], position=r[3], data=json.loads(r[4]),
-                       retired_at=parse_optional(r[5])) for r in rows]
+                       retired_at=parse_optional(r[5]), scheduled=bool(r[6])) for r in rows]

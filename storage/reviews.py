@@ -8,6 +8,7 @@ caller opens (BEGIN IMMEDIATE: two writers serialise, the second sees the first'
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -237,25 +238,6 @@ def due_review_rows(db: sqlite_utils.Database, *, before: datetime, user_id: str
     return [DueRow(user_id=r[0], deck=r[1], card_id=r[2], due=parse(r[3]), seq=r[4]) for r in rows]
 
 
-def unseen_card_rows(db: sqlite_utils.Database, *, user_id: str | None = None, deck: str | None = None,
-                     look_ahead: int = 0) -> list[tuple[str, str, str]]:
-    """(user_id, deck, card_id) of scheduled cards the learner has never reviewed, in deck order, at
-    most new_per_day + `look_ahead` of each kind per deck (today's slots are at most new_per_day; the
-    planner takes the kinds in turn and skips the cards the concept rules hold back)."""
-    filters, params = equal_to({"e.user_id": user_id, "e.deck": deck})
-    where = f" AND {filters}" if filters else ""
-    sql = f"""SELECT user_id, deck, card_id FROM (
-        SELECT e.user_id, e.deck, c.card_id, c.position, e.new_per_day,
-               row_number() OVER (PARTITION BY e.user_id, e.deck, c.kind ORDER BY c.position) AS n
-        FROM enrollments e
-        JOIN learners l ON l.user_id = e.user_id AND l.paused_at IS NULL
-        JOIN cards c ON c.deck = e.deck AND c.retired_at IS NULL AND c.scheduled = 1
-        WHERE e.left_at IS NULL {where} AND NOT EXISTS (SELECT 1 FROM card_states s
-              WHERE s.user_id = e.user_id AND s.deck = e.deck AND s.card_id = c.card_id))
-        WHERE n <= new_per_day + ? ORDER BY user_id, deck, position"""
-    return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, [*params, look_ahead])]
-
-
 def day_reviews(db: sqlite_utils.Database, days: Iterable[date], *,
                 user_id: str | None = None) -> list[tuple[str, str, str, int, date]]:
     """(user, deck, card_id, seq, learning day) of every review on those learning days."""
@@ -293,20 +275,28 @@ def answer_times(db: sqlite_utils.Database, user_id: str, *, sources: Sequence[s
     return [r[0] for r in rows]
 
 
-def reviewed_cards(db: sqlite_utils.Database, deck_cards: Iterable[tuple[str, str]], *,
-                   user_id: str | None = None) -> list[tuple[str, str, str]]:
-    """(user_id, deck, card_id) of the learners' states of these (deck, card_id): reviewed at least once."""
-    wanted = sorted(set(deck_cards))
-    if not wanted:
-        return []
-    sql = (f"SELECT user_id, deck, card_id FROM card_states WHERE (deck, card_id) IN"
-           f" (VALUES {', '.join(['(?, ?)'] * len(wanted))})")
-    params: list[object] = [value for pair in wanted for value in pair]
-    filters, values = equal_to({"user_id": user_id})
+def due_state_rows(db: sqlite_utils.Database, *, before: str, user_id: str | None = None,
+                   deck: str | None = None) -> list[tuple[str, str, str, str, int]]:
+    """(user_id, deck, card_id, due as stored, seq) of the card states not suspended due before `before`
+    (stored form, storage.timefmt), by learner then due time: every learner's, the enrollment, pause
+    and card filters left to the caller (the daily planner has them in memory; joining them here cost
+    more than the rest of the query)."""
+    sql = "SELECT user_id, deck, card_id, due, seq FROM card_states WHERE suspended_at IS NULL AND due < ?"
+    filters, params = equal_to({"user_id": user_id, "deck": deck})
     if filters:
         sql += " AND " + filters
-        params += values
-    return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, params)]
+    return db.conn.execute(sql + " ORDER BY user_id, due, deck, card_id", [before, *params]).fetchall()
+
+
+def seen_cards(db: sqlite_utils.Database, *, user_id: str | None = None) -> dict[tuple[str, str], set[str]]:
+    """(user_id, deck) -> the card ids the learner has a state of (reviewed at least once): one scan of
+    card_states, from which the planner takes both the unseen cards and the concept flashcards learned."""
+    filters, params = equal_to({"user_id": user_id})
+    where = f" WHERE {filters}" if filters else ""
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for u, d, card_id in db.conn.execute(f"SELECT user_id, deck, card_id FROM card_states{where}", params):
+        seen[u, d].add(card_id)
+    return seen
 
 
 @dataclass(frozen=True)
@@ -340,6 +330,12 @@ def review_counts(db: sqlite_utils.Database, by: str) -> dict[str, int]:
     if by not in ("user_id", "deck"):
         raise ValueError(f"count reviews by user_id or deck, not {by!r}")
     return dict(db.conn.execute(f"SELECT {by}, count(*) FROM review_log GROUP BY {by}").fetchall())
+
+
+def member_deck_review_counts(db: sqlite_utils.Database, deck: str) -> dict[str, int]:
+    """Reviews of the deck in the log per learner."""
+    return dict(db.conn.execute("SELECT user_id, count(*) FROM review_log WHERE deck = ? GROUP BY user_id",
+                                (deck,)).fetchall())
 
 
 MemoryRow = tuple[float | None, float | None, str, str, str]  # stability, difficulty, user_id, deck, card_id

@@ -183,4 +183,24 @@ CREATE TABLE imported_reviews (
     Migration(6, "decks.easy_days: lighter weekdays (share of a normal day's reviews, Monday first)", """
 ALTER TABLE decks ADD COLUMN easy_days TEXT;    -- JSON list of 7 shares; NULL: every day normal
 """),
+    Migration(7, "prior checks: whether a deck's team prior beat the defaults on a member's own reviews", """
+CREATE TABLE prior_checks (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    deck TEXT NOT NULL,
+    team_fit_id INTEGER NOT NULL REFERENCES memory_models (id),  -- the team prior judged
+    checked_at TEXT NOT NULL,
+    reviews INTEGER NOT NULL,                   -- the member's reviews of the deck then
+    scored INTEGER NOT NULL DEFAULT 0,          -- of which later-day reviews both models were scored on
+    outcome TEXT NOT NULL CHECK (outcome IN ('used', 'rejected', 'too_few')),
+    log_loss_current REAL,                      -- the defaults (the parameters otherwise in use)
+    log_loss_prior REAL,
+    rmse_bins_current REAL,
+    rmse_bins_prior REAL,
+    auc_current REAL,
+    auc_prior REAL,
+    detail TEXT
+);
+CREATE INDEX prior_checks_member ON prior_checks (user_id, deck, id);
+"""),
 ]

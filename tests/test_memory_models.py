@@ -237,3 +237,51 @@ def test_the_bot_fits_in_the_background_without_holding_up_requests(tutor):
     assert connection is not tutor.db  # the fits had their own connection
     assert [(r.scope, r.owner) for r in reports] == [("member", "ana"), ("member", "ben"), ("member", "cy"),
                                                       ("team", "josh")]
+
+
+def test_a_team_prior_is_used_for_a_member_only_where_it_beats_the_defaults_on_their_reviews(tutor):
+    # a prior fitted on the pool, which here is one learner: better than the defaults for each member
+    team = memory_models.fit_team(tutor.db, "josh", NOW)
+    assert team.adopted
+    checks = model_store.latest_prior_checks(tutor.db, "josh")
+    assert {u: c.outcome for u, c in checks.items()} == {u: "used" for u in MEMBERS}
+    for user in MEMBERS:
+        check = checks[user]
+        assert check.log_loss_prior < check.log_loss_current  # type: ignore[operator]
+        assert check.scored >= memory_models.MIN_PRIOR_SCORED
+        assert memory_models.in_use(tutor.db, user, "josh").kind == "team"
+    assert memory_models.due_prior_checks(tutor.db) == []  # judged: not due again until more reviews
+
+    # a worse prior (initial stabilities ten times too long) is adopted for the deck; the background
+    # job judges it on each member's reviews and keeps the defaults for them
+    worse = tuple(w * 10 if n < 4 else w for n, w in enumerate(DEFAULT_PARAMETERS))
+    with transaction(tutor.db):
+        model_store.record_fit(tutor.db, model_store.FitRow(
+            scope="team", owner="josh", fitted_at=NOW, reviews=12_580, trained_on=10_064, scored=1000,
+            outcome="adopted", parameters=worse, current_parameters=team.parameters))
+    assert [(u, d) for u, d, _ in memory_models.due_prior_checks(tutor.db)] == [(u, "josh") for u in MEMBERS]
+    done = memory_models.run_due_prior_checks(tutor.db, NOW)
+    assert [(c.user_id, c.outcome) for c in done] == [(u, "rejected") for u in MEMBERS]
+    for check in done:
+        assert check.log_loss_prior > check.log_loss_current  # type: ignore[operator]
+    used = memory_models.in_use(tutor.db, "ana", "josh")
+    assert (used.kind, used.parameters) == ("default", DEFAULT_PARAMETERS)
+    assert tutor._schedule_plan("ana", tutor._deck_info("josh"), "x").parameters == DEFAULT_PARAMETERS
+    # the memory states are the defaults' again
+    scheduler = Srs(fuzzing=False).scheduler(DEFAULT_PARAMETERS, 0.9)
+    history = review_store.rated_reviews(tutor.db, user_id="ana")
+    for state in review_store.states_of(tutor.db, "ana")[:20]:
+        *_, (_, _, expected) = replay(scheduler, [(r.rating, r.learning_day) for r in history
+                                                  if r.card_id == state.card_id])
+        assert (state.stability, state.difficulty) == (expected.stability, expected.difficulty)
+    memory = tutor.stats("ana", NOW).memory
+    assert memory is not None and (memory.kind, memory.prior_rejected) == ("default", "josh")
+    assert "the team prior of josh did worse" in memory.describe()
+    assert memory.short().startswith("Defaults (team prior worse")
+
+
+def test_a_member_with_too_few_reviews_to_judge_by_starts_from_the_team_prior(tutor):
+    history = [r for r in memory_models.member_history(tutor.db, "ana") if r.deck == "josh"][:40]
+    worse = tuple(w * 10 if n < 4 else w for n, w in enumerate(DEFAULT_PARAMETERS))
+    verdict, current, _ = memory_models.judge_prior(history, worse)
+    assert verdict == "too_few" and (current is None or current.count < memory_models.MIN_PRIOR_SCORED)
