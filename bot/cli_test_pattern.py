@@ -52,14 +52,10 @@ def run(args: argparse.Namespace) -> int:
 
 def choose_deck(tutor: Tutor, user_id: str, deck: str | None) -> str:
     """The deck asked for, else the learner's only deck, else the only deck there is."""
-    if deck is not None:
-        return deck
-    learner = tutor.learner(user_id)
-    if learner is not None and len(learner.decks) == 1:
-        return learner.decks[0]
+    found = deck or tutor.implied_deck(user_id)
+    if found is not None:
+        return found
     decks = [d.slug for d in tutor.decks()]
-    if len(decks) == 1:
-        return decks[0]
     if not decks:
         raise TutorError("there are no decks yet; import one first: tutor deck import PATH")
     raise TutorError("choose the deck to test: --deck " + " | ".join(decks))

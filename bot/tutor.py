@@ -105,6 +105,15 @@ class Tutor:
         return [DeckSummary(slug=r.slug, title=r.title, cards=r.active_cards, learners=r.learners,
                             desired_retention=r.desired_retention) for r in rows]
 
+    def implied_deck(self, user_id: str) -> str | None:
+        """The deck a command that names none means: the learner's only deck, else the only deck
+        there is; None when that is not one deck (the caller asks which)."""
+        learner = self.learner(user_id)
+        if learner is not None and len(learner.decks) == 1:
+            return learner.decks[0]
+        decks = self.decks()
+        return decks[0].slug if len(decks) == 1 else None
+
     def deck(self, slug: str) -> Deck:
         """The deck's active cards, in order. TutorError if unknown."""
         info = self._deck_info(slug)

@@ -23,15 +23,10 @@ log = logging.getLogger(__name__)
 
 def choose_deck(svc: SlackServices, user_id: str, args: tuple[str, ...]) -> str:
     """The deck named, else the member's only deck, else the only deck there is."""
-    if args:
-        return args[0]
-    tutor = svc.ctx.tutor
-    learner = tutor.learner(user_id)
-    if learner is not None and len(learner.decks) == 1:
-        return learner.decks[0]
-    decks = [d.slug for d in tutor.decks()]
-    if len(decks) == 1:
-        return decks[0]
+    found = args[0] if args else svc.ctx.tutor.implied_deck(user_id)
+    if found is not None:
+        return found
+    decks = [d.slug for d in svc.ctx.tutor.decks()]
     if not decks:
         raise TutorError("No deck is loaded yet. An admin can share a deck file with me and run "
                          "`/tutor import`")
