@@ -73,13 +73,23 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
         yield Rig(started, general)
 
 
-def the_post(rig: Rig) -> ChannelPost:
+def posts(rig: Rig) -> list[ChannelPost]:
     db = open_db(rig.db_path, migrate=False)
     try:
-        [post] = SlackState(db).posts()
-        return post
+        return SlackState(db).posts()
     finally:
         db.conn.close()
+
+
+def the_post(rig: Rig) -> ChannelPost:
+    [post] = posts(rig)
+    return post
+
+
+def post_is(rig: Rig, status: str) -> bool:
+    """The channel's one post has `status` (False while the bot's first tick has not claimed it)."""
+    found = posts(rig)
+    return len(found) == 1 and found[0].status == status
 
 
 def sql(rig: Rig, statement: str, *args: object) -> None:
@@ -99,7 +109,7 @@ def restart(rig: Rig, until: str) -> BotProcess:
     sql(rig, "UPDATE slack_channel_posts SET attempted_at = ? WHERE status IN ('claimed', 'closing')",
         iso(datetime.now(UTC) - timedelta(minutes=2)))
     bot = rig.start()
-    rig.slack.wait_for(lambda: the_post(rig).status == until, timeout=30, what=f"the post {until}")
+    rig.slack.wait_for(lambda: post_is(rig, until), timeout=30, what=f"the post {until}")
     return bot
 
 
@@ -142,7 +152,7 @@ def test_killed_after_slack_stored_the_question(rig: Rig) -> None:
 def open_then_due_to_close(rig: Rig) -> dict:
     """A normal run posts the question; then its close time is made to have passed."""
     bot = rig.start()
-    rig.slack.wait_for(lambda: the_post(rig).status == "open", timeout=30, what="the post open")
+    rig.slack.wait_for(lambda: post_is(rig, "open"), timeout=30, what="the post open")
     bot.stop()
     sql(rig, "UPDATE slack_channel_posts SET closes_at = ?", iso(datetime.now(UTC) - timedelta(minutes=1)))
     [message] = rig.slack.messages(rig.general)

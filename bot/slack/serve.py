@@ -119,10 +119,19 @@ class HttpServer:
         """Stop accepting, close the connections, stop the worker threads."""
         server = self._server
         server.task_dispatcher.shutdown()
-        server.close()  # the listening socket and the loop's trigger
-        for channel in list(server._map.values()):
-            channel.handle_close()  # open connections; the loop ends when its map is empty
-        self._thread.join(timeout=5)
+
+        def close_all() -> None:
+            for channel in list(server._map.values()):
+                if channel is not server and channel is not server.trigger:
+                    channel.handle_close()  # open connections; the loop ends when its map is empty
+            server.close()  # the listening socket and the loop's trigger
+
+        if self._thread.is_alive():
+            # In the loop's own thread: sockets closed under its select() make it fail with EBADF.
+            server.trigger.pull_trigger(close_all)
+            self._thread.join(timeout=5)
+        else:
+            close_all()
 
     def __enter__(self) -> HttpServer:
         return self.start()
