@@ -6,9 +6,10 @@
   installed, the worker crashed, timed out or is shutting down) the answer is graded here with the
   lexical grader, and the result says so and why: a learner is never left without a grade.
 - The terminal (`tutor explain`, `tutor review`) has no warm worker to keep: `grade_here` runs the
-  same job function in its own process (the model loads once per command, a few seconds), or the
-  lexical grader where the model's package is not installed; with TUTOR_BROKER_URL set it sends the
-  job to the `tutor worker` processes like the bot (`terminal_grader`).
+  same job function in its own process (importing sentence-transformers and loading the model take
+  about 10 s per command on 2 cores), or the lexical grader where the model's package is not
+  installed; with TUTOR_BROKER_URL set it sends the job to the `tutor worker` processes like the bot
+  (`terminal_grader`).
 - `grade_lexically` is the library default (a Tutor built without a grader: tests, scripts).
 """
 
