@@ -30,13 +30,15 @@ def click_of(body: dict[str, Any], action: dict[str, Any]) -> Click:
                  action_ts=action.get("action_ts"))
 
 
-def callback(svc: SlackServices, handler: Handler) -> Callable[..., None]:
-    def review_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+def callback(svc: SlackServices, handler: Handler, *, kind: str = "review") -> Callable[..., None]:
+    """The listener for a click on a DM message (kind: a review's or a test's): ack, then `handler`
+    with the click."""
+    def dm_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         try:
             handler(svc, client, click_of(body, action))
         except ValueError as exc:  # a button from an older version of the bot, or a forged value
-            log.warning("ignored review click %s: %s", action.get("action_id"), exc)
+            log.warning("ignored %s click %s: %s", kind, action.get("action_id"), exc)
 
-    review_click.__name__ = f"review_{handler.__name__}"
-    return review_click
+    dm_click.__name__ = f"{kind}_{handler.__name__}"
+    return dm_click
