@@ -21,8 +21,10 @@ from bot.worker.registry import JOB_KINDS  # noqa: E402
 @pytest.fixture(scope="session")
 def grade_worker() -> Iterator[WarmWorker]:
     """A real warm worker that runs only "grade" jobs (the sentence model, no vision backbone), shared
-    by the tests that grade answers through a worker as the bot does; started by the first job."""
-    engine = WarmWorker(kinds={"grade": JOB_KINDS["grade"]}, config=WorkerConfig(device="cpu"),
-                        keep_warm=False)
+    by the tests that grade answers through a worker as the bot does. Warmed before the first test
+    that uses it: importing sentence-transformers takes 10-17 s on a 2-core machine, longer than a
+    test waits for a grade (the bot's own worker is warm before members answer)."""
+    engine = WarmWorker(kinds={"grade": JOB_KINDS["grade"]}, config=WorkerConfig(device="cpu"))
+    assert engine.wait_ready(180), "the grade worker did not warm up in 180 s"
     yield engine
     engine.close()

@@ -15,6 +15,7 @@ from slack_harness import Harness, SimClock, buttons, harness_settings, make_har
 from slack_standin import SlackStandin
 
 from bot.schedule import tick
+from bot.worker.engine import WarmWorker
 from content.loader import load_deck_file
 
 LA, BERLIN, TOKYO, ADMIN = "U0LA00001", "U0BER0001", "U0TYO0001", "U0ADM0001"
@@ -65,13 +66,16 @@ def answer_session(h: Harness, user: str) -> int:
     raise AssertionError(f"{user}'s review did not end")
 
 
-def test_a_week(tmp_path) -> None:
+def test_a_week(tmp_path, grade_worker: WarmWorker) -> None:
+    # Answers are graded by the session's warm worker, which outlives the bot's restart as a real
+    # worker does (a cold one takes longer to import its model than a test waits for a grade).
     with SlackStandin() as slack:
         for user, zone in ZONES.items():
             slack.add_user(user, name=user.lower(), tz=zone)
         slack.add_user(ADMIN, name="admin", tz="Europe/Berlin", is_admin=True)
         channel = slack.add_channel("learning", members=[*ZONES, ADMIN])
-        h = make_harness(slack, harness_settings(slack, tmp_path / "tutor.db"), SimClock(START))
+        h = make_harness(slack, harness_settings(slack, tmp_path / "tutor.db"), SimClock(START),
+                         worker=grade_worker)
         h.ctx.tutor.import_deck(load_deck_file(DECK).deck)
         for user in ZONES:
             h.command("join", user=user, channel=channel)
@@ -87,7 +91,7 @@ def test_a_week(tmp_path) -> None:
                 now += STEP
                 continue
             if now == DOWN_UNTIL:
-                h = make_harness(slack, h.settings, h.clock)  # a new process over the same database file
+                h = make_harness(slack, h.settings, h.clock, worker=grade_worker)  # a new process, same db
             h.clock.set(now)
             report = tick(h.svc, h.client)
             if now == DOWN_UNTIL:
