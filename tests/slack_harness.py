@@ -24,7 +24,8 @@ from bot.config import Settings
 from bot.slack.app import build_app, executor_of, services_of
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
-from bot.slack.serve import HttpServer, start_http
+from bot.slack.http_server import HttpServer
+from bot.slack.serve import start_http
 from bot.slack.services import SlackServices
 from bot.tutor import Tutor
 from bot.worker.protocol import WorkerClient

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,8 @@ from bot.shipped import sync_shipped_decks
 from bot.slack.app import build_app, executor_of, services_of
 from bot.slack.client import make_client
 from bot.slack.context import AppContext
-from bot.slack.http_guard import MAX_BODY_BYTES, RequestGuard
+from bot.slack.http_guard import RequestGuard
+from bot.slack.http_server import HTTP_THREADS, HttpServer, WsgiApp
 from bot.slack.lifecycle import SHUTDOWN_GRACE_S, Deadline, StopSignal, exit_now, run_bounded
 from bot.slack.preflight import app_token_problem, check_app_token, check_bot_token, describe_missing
 from bot.slack.services import SlackServices
@@ -44,11 +44,6 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 DEFAULT_PORT = 3000
-HTTP_THREADS = 16  # Bolt acks on the request thread and works on its own pool
-# waitress refuses a body of max_request_body_size bytes or more: one over the guard's limit.
-WAITRESS_BODY_LIMIT = MAX_BODY_BYTES + 1
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def make_wsgi_app(app: App) -> WsgiApp:
@@ -91,53 +86,6 @@ def build_runtime(settings: Settings, *, client: WebClient | None = None,
     client = client or make_client(settings)
     app = build_app(ctx, client=client)
     return Runtime(ctx=ctx, client=client, app=app, services=services_of(app))
-
-
-class HttpServer:
-    """waitress serving a WSGI app in a daemon thread; `url` is http://HOST:PORT."""
-
-    def __init__(self, wsgi: WsgiApp, *, host: str = "127.0.0.1", port: int = 0,
-                 threads: int = HTTP_THREADS) -> None:
-        from waitress.server import create_server
-
-        server: Any = create_server(wsgi, host=host, port=port, threads=threads, connection_limit=1000,
-                                    backlog=1024, clear_untrusted_proxy_headers=True,
-                                    max_request_body_size=WAITRESS_BODY_LIMIT)
-        self._server = server
-        self.host, self.port = host, int(server.effective_port)
-        self._thread = threading.Thread(target=self._server.run, name="tutor-http", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> HttpServer:
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        """Stop accepting, close the connections, stop the worker threads."""
-        server = self._server
-        server.task_dispatcher.shutdown()
-
-        def close_all() -> None:
-            for channel in list(server._map.values()):
-                if channel is not server and channel is not server.trigger:
-                    channel.handle_close()  # open connections; the loop ends when its map is empty
-            server.close()  # the listening socket and the loop's trigger
-
-        if self._thread.is_alive():
-            # In the loop's own thread: sockets closed under its select() make it fail with EBADF.
-            server.trigger.pull_trigger(close_all)
-            self._thread.join(timeout=5)
-        else:
-            close_all()
-
-    def __enter__(self) -> HttpServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def start_http(app: App, *, host: str = "127.0.0.1", port: int = 0,
