@@ -62,6 +62,8 @@ class HttpServer:
             except OSError:  # its wake-up pipe went with a listening socket waitress closed
                 pass
             self._thread.join(timeout=LOOP_TIMEOUT_S + 5)
+        if self._server is not server:  # the loop reopened it meanwhile: that one's threads too
+            self._server.task_dispatcher.shutdown()
         if not self._thread.is_alive():  # never started, or ended: nothing else touches its sockets
             _close_all(self._server)
 
