@@ -34,9 +34,17 @@ class HttpServer:
 
     def __init__(self, wsgi: WsgiApp, *, host: str = "127.0.0.1", port: int = 0,
                  threads: int = HTTP_THREADS) -> None:
-        self._wsgi, self._threads = wsgi, threads
-        self.host = host
-        self._server: Any = self._listen(port)  # OSError when the port is taken: said before starting
+        from waitress.task import ThreadedTaskDispatcher
+
+        self._wsgi, self.host = wsgi, host
+        # One pool of request threads for the server's whole life: a reopened socket keeps it.
+        self._dispatcher = ThreadedTaskDispatcher()
+        self._dispatcher.set_thread_count(threads)
+        try:
+            self._server: Any = self._listen(port)  # OSError when the port is taken: said before starting
+        except OSError:
+            self._dispatcher.shutdown()
+            raise
         self.port = int(self._server.effective_port)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="tutor-http", daemon=True)
@@ -53,17 +61,14 @@ class HttpServer:
     def close(self) -> None:
         """Stop accepting, let requests being answered finish (waitress's 5 s), close every connection
         and stop the worker threads. Idempotent."""
-        server = self._server
-        server.task_dispatcher.shutdown()  # first: the loop still writes out the answers being made
+        self._dispatcher.shutdown()  # first: the loop still writes out the answers being made
         self._stopping.set()
         if self._thread.is_alive():
             try:
-                server.pull_trigger()  # wake the loop now rather than at its next poll timeout
+                self._server.pull_trigger()  # wake the loop now rather than at its next poll timeout
             except OSError:  # its wake-up pipe went with a listening socket waitress closed
                 pass
             self._thread.join(timeout=LOOP_TIMEOUT_S + 5)
-        if self._server is not server:  # the loop reopened it meanwhile: that one's threads too
-            self._server.task_dispatcher.shutdown()
         if not self._thread.is_alive():  # never started, or ended: nothing else touches its sockets
             _close_all(self._server)
 
@@ -77,7 +82,7 @@ class HttpServer:
     def _listen(self, port: int) -> Any:
         from waitress.server import create_server
 
-        return create_server(self._wsgi, host=self.host, port=port, threads=self._threads,
+        return create_server(self._wsgi, _dispatcher=self._dispatcher, host=self.host, port=port,
                              connection_limit=1000, backlog=1024, clear_untrusted_proxy_headers=True,
                              max_request_body_size=WAITRESS_BODY_LIMIT)
 
@@ -100,7 +105,6 @@ class HttpServer:
     def _reopen(self, old: Any) -> None:
         log.error("the HTTP server stopped listening after an error (see above); listening again on "
                   "port %d", self.port)
-        old.task_dispatcher.shutdown(timeout=1)
         _close_all(old)
         while not self._stopping.is_set():
             try:
@@ -115,8 +119,7 @@ class HttpServer:
 
 def _listening(server: Any) -> bool:
     """waitress's listening dispatcher and its wake-up pipe are both still in its map."""
-    serving = server._map.get(getattr(server, "_fileno", None)) is server
-    return serving and not server.trigger._closed
+    return server._map.get(server._fileno) is server and not server.trigger._closed
 
 
 def _close_all(server: Any) -> None:
